@@ -28,7 +28,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
-def write_atomic(target: Path, writer: Callable[[IO[bytes]], None]) -> None:
+def write_atomic(target: Path, writer: Callable[[IO[bytes]], object]) -> None:
     """Write target atomically with a callback that receives a binary file object."""
     with atomic_path(target) as tmp, open(tmp, "wb") as handle:
         writer(handle)

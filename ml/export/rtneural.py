@@ -1,0 +1,137 @@
+"""PyTorch LayerStack -> RTNeural JSON, from the model's explicit layer specs (never guessed from names)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ml.errors import ExportError
+from ml.export.document import validate_document
+from ml.io import write_json_atomic
+from ml.models import DenseSpec, LayerStack
+from ml.normalize import FeatureNormalizer
+
+EXPORT_FORMAT_VERSION = 1
+
+
+def _values(tensor: torch.Tensor | np.ndarray) -> list[Any]:
+    # float32 values become the Python floats that represent them exactly, so JSON -> PyTorch -> JSON is lossless.
+    array = tensor.detach().cpu().numpy() if isinstance(tensor, torch.Tensor) else tensor
+    array = np.asarray(array, dtype=np.float32)
+    if not np.isfinite(array).all():
+        raise ExportError("the model has NaN or infinite weights; RTNeural cannot load them")
+    return array.tolist()
+
+
+def _gru_reorder(matrix: torch.Tensor, hidden: int) -> torch.Tensor:
+    """PyTorch packs GRU gates r, z, n along dim 0; RTNeural expects z, r, h."""
+    r, z, n = matrix[:hidden], matrix[hidden : 2 * hidden], matrix[2 * hidden :]
+    return torch.cat([z, r, n], dim=0)
+
+
+def folded_first_layer(model: LayerStack, normalizer: FeatureNormalizer | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """First dense layer's (weight, bias) with x_norm = (x - offset) / scale folded in: W' = W / s, b' = b - W' o."""
+    first = model.specs[0]
+    if not isinstance(first, DenseSpec):
+        if normalizer is None or normalizer.is_identity:
+            raise ExportError("internal: folded_first_layer needs a dense first layer")
+        raise ExportError(
+            "input normalization can only be folded into a dense first layer; this model starts recurrent"
+        )
+    params = model.state_dict()
+    weight = params[f"layers.{first.name}.weight"].double()
+    bias = params[f"layers.{first.name}.bias"].double()
+    if normalizer is not None and not normalizer.is_identity:
+        scale = torch.from_numpy(normalizer.scale.astype(np.float64))
+        offset = torch.from_numpy(normalizer.offset.astype(np.float64))
+        weight = weight / scale[None, :]
+        bias = bias - weight @ offset
+    return weight.float(), bias.float()
+
+
+def _layers(model: LayerStack, normalizer: FeatureNormalizer | None) -> list[dict[str, Any]]:
+    layers: list[dict[str, Any]] = []
+    params = model.state_dict()
+    for index, spec in enumerate(model.specs):
+        p = lambda name, spec=spec: params[f"layers.{spec.name}.{name}"]  # noqa: E731
+        shape = [None, spec.out_features]
+        if isinstance(spec, DenseSpec):
+            if index == 0:
+                weight, bias = folded_first_layer(model, normalizer)
+            else:
+                weight, bias = p("weight"), p("bias")
+            layers.append(
+                {
+                    "type": "dense",
+                    "name": spec.name,
+                    "activation": spec.activation,
+                    "shape": shape,
+                    "weights": [_values(weight.T), _values(bias)],
+                }
+            )
+            continue
+        if index == 0 and normalizer is not None and not normalizer.is_identity:
+            raise ExportError("input normalization can only be folded into a dense first layer")
+        hidden = spec.out_features
+        w_ih, w_hh = p("weight_ih_l0"), p("weight_hh_l0")
+        b_ih, b_hh = p("bias_ih_l0"), p("bias_hh_l0")
+        if spec.kind == "lstm":
+            weights = [_values(w_ih.T), _values(w_hh.T), _values(b_ih + b_hh)]
+        else:
+            weights = [
+                _values(_gru_reorder(w_ih, hidden).T),
+                _values(_gru_reorder(w_hh, hidden).T),
+                [_values(_gru_reorder(b_ih, hidden)), _values(_gru_reorder(b_hh, hidden))],
+            ]
+        # RTNeural ignores "activation" on recurrent layers; "" keeps the file unambiguous.
+        layers.append({"type": spec.kind, "name": spec.name, "activation": "", "shape": shape, "weights": weights})
+    return layers
+
+
+def weights_sha256(layers: list[dict[str, Any]]) -> str:
+    """Hash of the canonical JSON of every layer's type, activation, shape and weights."""
+    canonical = [{k: layer[k] for k in ("type", "activation", "shape", "weights")} for layer in layers]
+    return hashlib.sha256(json.dumps(canonical, separators=(",", ":")).encode()).hexdigest()
+
+
+def export_rtneural(
+    model: LayerStack,
+    normalizer: FeatureNormalizer | None,
+    *,
+    run_id: str | None = None,
+    extra_metadata: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The RTNeural JSON document of `model`, with the input normalizer folded into the first dense layer."""
+    layers = _layers(model, normalizer)
+    metadata = {
+        "model_key": model.key or None,
+        "export_format_version": EXPORT_FORMAT_VERSION,
+        "input_size": model.input_size,
+        "output_size": model.output_size,
+        "parameter_count": model.parameter_count(),
+        "reset_each_call": True,
+        "input_normalization": "folded" if normalizer is not None and not normalizer.is_identity else "none",
+        "weights_sha256": weights_sha256(layers),
+        "run_id": run_id,
+        "torch_version": torch.__version__,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        **(extra_metadata or {}),
+    }
+    doc = {"in_shape": [None, model.input_size], "layers": layers, "metadata": metadata}
+    validate_document(doc)
+    return doc
+
+
+def write_rtneural(doc: dict[str, Any], path: Path) -> None:
+    """Validate and write the document atomically (NaN/Infinity refused)."""
+    validate_document(doc)
+    try:
+        write_json_atomic(Path(path), doc, indent=None)
+    except ValueError as exc:
+        raise ExportError(f"cannot write {path}: {exc}") from None

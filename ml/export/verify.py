@@ -1,0 +1,95 @@
+"""Parity: the exported JSON, run by the independent reference, against the PyTorch model it came from."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ml.checkpoint import load_checkpoint, model_from_checkpoint
+from ml.errors import ExportError
+from ml.export.reference import reference_forward
+from ml.export.rtneural import export_rtneural, write_rtneural
+from ml.io import write_json_atomic
+from ml.models import LayerStack
+from ml.normalize import FeatureNormalizer
+
+DEFAULT_TOLERANCE = 1e-5
+
+
+@dataclass
+class ParityReport:
+    """How closely the JSON (via the reference forward) reproduces PyTorch."""
+
+    model_key: str
+    n_inputs: int
+    max_abs_error: float
+    mean_abs_error: float
+    tolerance: float
+    passed: bool
+    reference: str = "numpy-rtneural"
+    weights_sha256: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+def parity_inputs(size: int, normalizer: FeatureNormalizer | None, n_inputs: int, seed: int) -> np.ndarray:
+    """Raw inputs spanning the training distribution (from the normalizer) plus the unit cube."""
+    rng = np.random.default_rng(seed)
+    half = n_inputs // 2
+    offset = normalizer.offset if normalizer is not None else np.zeros(size, np.float32)
+    scale = normalizer.scale if normalizer is not None else np.ones(size, np.float32)
+    around_data = offset + scale * rng.normal(0.0, 1.5, size=(half, size))
+    cube = rng.uniform(-1.0, 1.0, size=(n_inputs - half, size))
+    return np.concatenate([around_data, cube]).astype(np.float32)
+
+
+def verify_rtneural(
+    doc: dict[str, Any],
+    model: LayerStack,
+    normalizer: FeatureNormalizer | None,
+    *,
+    n_inputs: int = 256,
+    seed: int = 0,
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> ParityReport:
+    """Compare reference_forward(doc, x) with model(normalize(x)); raise ExportError beyond `tolerance`."""
+    x = parity_inputs(model.input_size, normalizer, n_inputs, seed)
+    expected_input = normalizer.transform(x) if normalizer is not None else x
+    model = model.eval()
+    with torch.no_grad():
+        expected = model(torch.from_numpy(expected_input)).double().numpy()
+    actual = reference_forward(doc, x)
+    error = np.abs(actual - expected)
+    report = ParityReport(
+        model_key=model.key or "custom",
+        n_inputs=n_inputs,
+        max_abs_error=float(error.max()),
+        mean_abs_error=float(error.mean()),
+        tolerance=tolerance,
+        passed=bool(error.max() <= tolerance),
+        weights_sha256=(doc.get("metadata") or {}).get("weights_sha256"),
+    )
+    if not report.passed:
+        raise ExportError(
+            f"{report.model_key}: exported JSON differs from PyTorch by {report.max_abs_error:.3g} "
+            f"(tolerance {tolerance:g}); the export is wrong and was not written"
+        )
+    return report
+
+
+def export_checkpoint(checkpoint_path: Path, output_path: Path, report_path: Path | None = None) -> ParityReport:
+    """Load a checkpoint, export it, verify parity, then write the JSON (and report) atomically."""
+    state = load_checkpoint(checkpoint_path)
+    model, normalizer = model_from_checkpoint(state)
+    doc = export_rtneural(model, normalizer, run_id=state.get("run_id"), extra_metadata={"epoch": state.get("epoch")})
+    report = verify_rtneural(doc, model, normalizer)
+    write_rtneural(doc, output_path)
+    if report_path is not None:
+        write_json_atomic(report_path, {report.model_key: report.to_dict()})
+    return report

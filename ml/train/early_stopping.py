@@ -1,0 +1,46 @@
+"""Early stopping: patience, min_delta, a finite-value check and a recorded stop reason."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass
+class EarlyStopping:
+    """Stop when the validation loss has not improved by `min_delta` for `patience` epochs (0 = never)."""
+
+    patience: int
+    min_delta: float
+    best: float = math.inf
+    best_epoch: int = 0
+    wait: int = 0
+    stop_reason: str | None = None
+
+    def update(self, epoch: int, value: float) -> bool:
+        """Record one epoch's validation loss; return True if this epoch is the new best."""
+        if not math.isfinite(value):
+            self.stop_reason = "non_finite_loss"
+            return False
+        if value < self.best - self.min_delta or self.best_epoch == 0:
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            return True
+        self.wait += 1
+        if self.patience and self.wait >= self.patience:
+            self.stop_reason = "early_stopping"
+        return False
+
+    @property
+    def should_stop(self) -> bool:
+        """True once a stop reason has been recorded."""
+        return self.stop_reason is not None
+
+    def state_dict(self) -> dict[str, Any]:
+        """Plain values for the checkpoint."""
+        return asdict(self)
+
+    @classmethod
+    def from_state_dict(cls, state: dict[str, Any]) -> EarlyStopping:
+        """Rebuild from `state_dict` output."""
+        return cls(**state)

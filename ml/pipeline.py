@@ -1,0 +1,231 @@
+"""The one entry point the CLI and the service worker share: data -> train -> export + verify -> evaluate."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ml.config import TrainConfig
+from ml.dataset import ArrayDataset
+from ml.errors import DataError, MltrainError
+from ml.evaluate import evaluate_model, evaluate_models_dir
+from ml.export import export_rtneural, verify_rtneural, write_rtneural
+from ml.io import write_json_atomic
+from ml.models import MODEL_KEYS, resolve_model_keys
+from ml.synthetic import make_synthetic
+from ml.train.callbacks import TrainCallbacks
+from ml.train.plot import plot_loss_curves
+from ml.train.trainer import train_model
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DataSource:
+    """Where training data comes from: synthetic, or a folder of one data set (or of several, one per subfolder)."""
+
+    synthetic: bool = False
+    datasets_dir: Path | None = None
+    format: str | None = None
+    cache_dir: Path | None = None
+    labels_file: Path | None = None
+
+    def describe(self) -> str:
+        """Short human description for logs and metadata."""
+        return "synthetic" if self.synthetic else f"{self.datasets_dir} ({self.format or 'auto'})"
+
+
+@dataclass
+class ModelSummary:
+    """The outcome of one model in a training run."""
+
+    model_key: str
+    status: str  # trained | skipped | cancelled
+    reason: str | None = None
+    epochs_run: int = 0
+    best_epoch: int = 0
+    best_val_loss: float | None = None
+    stop_reason: str | None = None
+    export_max_abs_error: float | None = None
+    files: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TrainingSummary:
+    """The outcome of `run_training`: per-model summaries and every file written."""
+
+    run_id: str
+    output_dir: str
+    models: dict[str, ModelSummary]
+    cancelled: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+def _dataset_folder(root: Path, model_key: str, fmt: str | None) -> tuple[Path, str]:
+    from ml.data import detect_format
+
+    if fmt:
+        return root, fmt
+    try:
+        return root, detect_format(root, model_key)
+    except DataError:
+        pass
+    for sub in sorted(p for p in root.iterdir() if p.is_dir()):
+        try:
+            return sub, detect_format(sub, model_key)
+        except DataError:
+            continue
+    raise DataError(f"no data set for {model_key} in {root} (nor in its subfolders); pass --format or another folder")
+
+
+def load_training_data(model_key: str, source: DataSource, config: TrainConfig) -> ArrayDataset:
+    """The ArrayDataset for one model from a DataSource."""
+    if source.synthetic:
+        return make_synthetic(model_key, config.synthetic_samples, config.seed)
+    if source.datasets_dir is None:
+        raise DataError("give a data set folder (--datasets-dir) or --synthetic")
+    root = Path(source.datasets_dir)
+    if not root.is_dir():
+        raise DataError(f"data set folder not found: {root}")
+    from ml.data import LoadOptions, load_dataset
+
+    folder, fmt = _dataset_folder(root, model_key, source.format)
+    options = LoadOptions(
+        cache_dir=source.cache_dir, augmentation=config.augmentation, seed=config.seed, labels_file=source.labels_file
+    )
+    return load_dataset(folder, model_key, fmt, options)
+
+
+def run_training(
+    model: str,
+    source: DataSource,
+    config: TrainConfig,
+    output_dir: Path,
+    *,
+    resume: bool = False,
+    callbacks: TrainCallbacks | None = None,
+    run_id: str | None = None,
+) -> TrainingSummary:
+    """Train one model or all, export and verify each, evaluate, and write the training folder."""
+    keys = resolve_model_keys(model)
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    run_id = run_id or uuid.uuid4().hex
+    summary = TrainingSummary(run_id=run_id, output_dir=str(output_dir), models={})
+    histories: dict[str, list[dict[str, Any]]] = {}
+    export_reports: dict[str, Any] = {}
+    evaluations: dict[str, Any] = {}
+    for key in keys:
+        try:
+            dataset = load_training_data(key, source, config)
+        except DataError as exc:
+            if len(keys) == 1:
+                raise
+            log.warning("%s: skipped: %s", key, exc)
+            summary.models[key] = ModelSummary(key, "skipped", reason=str(exc))
+            continue
+        log.info("%s: training on %d samples from %s", key, len(dataset), dataset.source)
+        result = train_model(key, dataset, config, output_dir, resume=resume, callbacks=callbacks, run_id=run_id)
+        histories[key] = result.history
+        entry = ModelSummary(
+            key,
+            "cancelled" if result.stop_reason == "cancelled" else "trained",
+            epochs_run=result.epochs_run,
+            best_epoch=result.best_epoch,
+            best_val_loss=result.best_val_loss if result.best_epoch else None,
+            stop_reason=result.stop_reason,
+            files=[p.name for p in result.files],
+        )
+        summary.models[key] = entry
+        if result.stop_reason == "cancelled":
+            summary.cancelled = True
+            break
+        doc = export_rtneural(
+            result.model,
+            result.normalizer,
+            run_id=run_id,
+            extra_metadata={"best_epoch": result.best_epoch, "data_source": dataset.source},
+        )
+        report = verify_rtneural(doc, result.model, result.normalizer)
+        json_path = output_dir / f"{key}.json"
+        write_rtneural(doc, json_path)
+        entry.export_max_abs_error = report.max_abs_error
+        entry.files.append(json_path.name)
+        export_reports[key] = report.to_dict()
+        held_out = dataset.subset(result.split.evaluation)
+        evaluations[key] = {
+            **evaluate_model(result.model, result.normalizer, held_out),
+            "split": "test" if len(result.split.test) else "validation",
+            "best_epoch": result.best_epoch,
+            "stop_reason": result.stop_reason,
+        }
+    _write_run_files(output_dir, histories, export_reports, evaluations, summary)
+    if not histories:
+        reasons = "; ".join(f"{k}: {m.reason}" for k, m in summary.models.items())
+        raise DataError(f"no model could be trained: {reasons}")
+    return summary
+
+
+def _merge_json(path: Path, update: dict[str, Any]) -> dict[str, Any]:
+    """Merge per-model entries into an existing run file (training one model must not erase the others)."""
+    import json
+
+    merged: dict[str, Any] = {}
+    if path.exists():
+        try:
+            existing = json.loads(path.read_text())
+            merged = existing if isinstance(existing, dict) else {}
+        except (OSError, ValueError):
+            merged = {}
+    merged.update(update)
+    return merged
+
+
+def _write_run_files(
+    output_dir: Path,
+    histories: dict[str, list[dict[str, Any]]],
+    export_reports: dict[str, Any],
+    evaluations: dict[str, Any],
+    summary: TrainingSummary,
+) -> None:
+    metrics_path = output_dir / "metrics.json"
+    metrics = _merge_json(metrics_path, {k: {"run_id": summary.run_id, "history": h} for k, h in histories.items()})
+    if histories:
+        write_json_atomic(metrics_path, metrics)
+        plot_loss_curves(
+            {k: v["history"] for k, v in metrics.items() if isinstance(v, dict)}, output_dir / "loss_curve.png"
+        )
+    if export_reports:
+        write_json_atomic(
+            output_dir / "export_report.json", _merge_json(output_dir / "export_report.json", export_reports)
+        )
+    if evaluations:
+        write_json_atomic(output_dir / "evaluation.json", _merge_json(output_dir / "evaluation.json", evaluations))
+
+
+def run_evaluation(
+    models_dir: Path,
+    source: DataSource,
+    output: Path,
+    *,
+    config: TrainConfig | None = None,
+    latency_runs: int = 200,
+) -> dict[str, Any]:
+    """Evaluate every trained model in `models_dir` on the data of `source`; write `output`."""
+    config = config or TrainConfig()
+    datasets: dict[str, ArrayDataset] = {}
+    errors: list[str] = []
+    for key in MODEL_KEYS:
+        try:
+            datasets[key] = load_training_data(key, source, config)
+        except MltrainError as exc:
+            errors.append(f"{key}: {exc}")
+    if not datasets:
+        raise DataError("no evaluation data: " + "; ".join(errors))
+    return evaluate_models_dir(Path(models_dir), datasets, Path(output), latency_runs=latency_runs)

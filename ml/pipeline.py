@@ -114,8 +114,7 @@ def run_training(
 ) -> TrainingSummary:
     """Train one model or all, export and verify each, evaluate, and write the training folder."""
     keys = resolve_model_keys(model)
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    output_dir = Path(output_dir)  # created by the trainer, so a run refused up front leaves nothing behind
     run_id = run_id or uuid.uuid4().hex
     summary = TrainingSummary(run_id=run_id, output_dir=str(output_dir), models={})
     histories: dict[str, list[dict[str, Any]]] = {}
@@ -165,10 +164,10 @@ def run_training(
             "best_epoch": result.best_epoch,
             "stop_reason": result.stop_reason,
         }
-    _write_run_files(output_dir, histories, export_reports, evaluations, summary)
     if not histories:
         reasons = "; ".join(f"{k}: {m.reason}" for k, m in summary.models.items())
         raise DataError(f"no model could be trained: {reasons}")
+    _write_run_files(output_dir, histories, export_reports, evaluations, summary)
     return summary
 
 

@@ -49,7 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result = args.handler(args)
     except MltrainError as exc:
-        print(f"mltrain {args.command}: error: {exc}", file=sys.stderr)
+        message = " ".join(line.strip() for line in str(exc).splitlines())  # always one line
+        print(f"mltrain {args.command}: error: {message}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print(f"mltrain {args.command}: interrupted", file=sys.stderr)

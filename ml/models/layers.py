@@ -70,6 +70,24 @@ def _build(spec: LayerSpec) -> nn.Module:
     return nn.GRU(spec.in_features, spec.out_features, batch_first=True)
 
 
+def recurrent_step_from_zero(layer: nn.Module, kind: str, x: torch.Tensor) -> torch.Tensor:
+    """One LSTM/GRU step from a zero state, computed directly.
+
+    With h0 = c0 = 0 the recurrent matmul contributes only its bias, so skipping it computes exactly what
+    `layer(x.unsqueeze(1))` computes at a fraction of the cost (tested against nn.LSTM / nn.GRU).
+    """
+    w_ih, b_ih, b_hh = (layer.get_parameter(name) for name in ("weight_ih_l0", "bias_ih_l0", "bias_hh_l0"))
+    if kind == "lstm":
+        i, f, g, o = torch.nn.functional.linear(x, w_ih, b_ih + b_hh).chunk(4, dim=-1)
+        del f  # the forget gate multiplies c0 = 0
+        return torch.sigmoid(o) * torch.tanh(torch.sigmoid(i) * torch.tanh(g))
+    xr, xz, xn = torch.nn.functional.linear(x, w_ih, b_ih).chunk(3, dim=-1)
+    hr, hz, hn = b_hh.chunk(3)
+    r = torch.sigmoid(xr + hr)
+    z = torch.sigmoid(xz + hz)
+    return (1.0 - z) * torch.tanh(xn + r * hn)
+
+
 class LayerStack(nn.Module):
     """A feed-forward chain of dense and one-step recurrent layers built from specs."""
 
@@ -112,11 +130,7 @@ class LayerStack(nn.Module):
         last = len(self.specs) - 1
         for index, spec in enumerate(self.specs):
             layer = self.layers[spec.name]
-            if isinstance(spec, RecurrentSpec):
-                x, _ = layer(x.unsqueeze(1))  # one step from zero state
-                x = x.squeeze(1)
-            else:
-                x = layer(x)
+            x = recurrent_step_from_zero(layer, spec.kind, x) if isinstance(spec, RecurrentSpec) else layer(x)
             if index != last:
                 x = apply_activation(x, spec.activation)
         return x

@@ -44,3 +44,16 @@ def test_emotion_embedding_round_trips_and_fits_tanh() -> None:
     assert emb.shape == (500, 64)
     assert emb.min() >= -1 and emb.max() <= 1
     np.testing.assert_allclose(emotion.decode(emb), va, atol=0.0051)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_one_step_fast_path_equals_torch_recurrent_layer(kind: str) -> None:
+    from ml.models import LayerStack, RecurrentSpec
+
+    stack = LayerStack([RecurrentSpec("rnn", kind, 12, 9)])  # type: ignore[arg-type]
+    with torch.no_grad():
+        for p in stack.parameters():
+            p.copy_(torch.randn_like(p))
+    x = torch.randn(17, 12)
+    expected, _ = stack.layers["rnn"](x.unsqueeze(1))
+    torch.testing.assert_close(stack(x), expected.squeeze(1), atol=1e-6, rtol=1e-6)

@@ -1,0 +1,64 @@
+"""Shared reading of the two drum data sets' CSVs (Groove MIDI and E-GMD) -> groove_predictor items."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ml.data.base import LoadOptions, ValidationReport
+from ml.data.symbolic.common import (
+    Item,
+    apply_labels,
+    finish_scan,
+    load_items,
+    new_report,
+    read_csv_rows,
+    read_labels_file,
+)
+from ml.dataset import SPLITS, ArrayDataset
+
+MODELS = ("groove_predictor",)
+
+
+def drum_items(name: str, base: Path, csv_path: Path, *, one_per_id: bool) -> tuple[list[Item], ValidationReport]:
+    """Items from a GMD/E-GMD metadata CSV; `one_per_id` keeps one file per performance id (E-GMD kits)."""
+    report = new_report(name, base, MODELS)
+    rows = read_csv_rows(csv_path)
+    report.files_found = len(rows)
+    items: list[Item] = []
+    seen_files: set[str] = set()
+    seen_ids: set[str] = set()
+    for row in rows:
+        midi = row.get("midi_filename", "")
+        split = row.get("split", "")
+        ident = row.get("id", "") or midi
+        if not midi or not (base / midi).is_file():
+            report.skip(midi or f"{csv_path.name}: row without midi_filename", "file missing")
+            continue
+        if split not in SPLITS:
+            report.skip(midi, f"unknown split {split!r}")
+            continue
+        if midi in seen_files:
+            report.skip(midi, "duplicate")
+            continue
+        seen_files.add(midi)
+        if one_per_id and ident in seen_ids:
+            report.skip(midi, "duplicate (same performance as another kit's file)")
+            continue
+        seen_ids.add(ident)
+        items.append(Item(base / midi, group=ident, split=split, style=row.get("style", "")))
+    return items, report
+
+
+def scan_drums(items: list[Item], report: ValidationReport, base: Path) -> ValidationReport:
+    """Parse every item; a file needs at least one 2-bar segment with 4+ mapped drum hits."""
+    return finish_scan(report, items, base, drums=True)
+
+
+def load_drums(
+    name: str, base: Path, model_key: str, options: LoadOptions, items: list[Item], report: ValidationReport
+) -> ArrayDataset:
+    """Groove rows; emotion from options.labels_file if given (files without a label skipped), else derived."""
+    if options.labels_file is not None:
+        items = apply_labels(items, read_labels_file(options.labels_file), base, report)
+    skipped = [{"path": s.path, "reason": s.reason} for s in report.skipped]
+    return load_items(name, base, model_key, options, items, skipped)

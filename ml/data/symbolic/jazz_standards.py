@@ -1,0 +1,178 @@
+"""Jazz standards chord charts (iReal Pro-derived, github.com/mikeoliphant/JazzStandards) -> harmony_predictor.
+
+Published layout: `JazzStandards.json` (a list of songs) and/or a `JazzStandards/` folder of one JSON per
+song (`Autumn Leaves.json`); either may sit in the folder given (the combined file wins when both exist).
+Each song: `{"Title", "Composer", "Key": "G-" (trailing '-' = minor), "Rhythm": "Medium Swing",
+"Sections": [{"Label": "A", "MainSegment": {"Chords": "C-7|F7|Bb^7,Eb^7|..."}, "Endings": [{"Chords": ...}]}]}`.
+Chords: bars split by '|', chords within a bar by ','; empty slots are skipped; parenthesised alternates
+(`C^7(A-7)`, `(Ab-7)`) are dropped; iReal qualities (^ maj7, - minor, h half-diminished, o diminished, sus, alt)
+go through the shared parser. Play order: each section's main segment, once per ending with that ending
+appended (once if it has none). Unparseable symbols are dropped and counted in the report's warnings.
+
+The corpus has no emotion, so it is derived per song (documented mapping):
+- valence = 0.6 * mode + 0.4 * (share of major-like chords - share of minor-like chords), mode = +1 for a
+  major key, -1 for a minor key; major-like = maj, dom7, aug classes; minor-like = min, min7, dim;
+- arousal from Rhythm (first keyword that matches, in this order): ballad -0.6, slow -0.4, bossa -0.2,
+  waltz -0.2, up tempo 0.7, fast 0.7, medium up 0.4, medium 0.0, latin 0.3, funk 0.5, rock 0.4, even 0.1; else 0.
+One group per song.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ml.data.base import DataFormat, LoadOptions, ValidationReport
+from ml.data.symbolic.chords import AUG_BASE, NO_CHORD, ChordError, parse_chord
+from ml.data.symbolic.common import new_report
+from ml.data.symbolic.harmony import harmony_rows
+from ml.dataset import ArrayDataset
+from ml.errors import DataError
+
+NAME = "jazz-standards"
+MODELS = ("harmony_predictor",)
+RHYTHM_AROUSAL = (
+    ("ballad", -0.6), ("slow", -0.4), ("bossa", -0.2), ("waltz", -0.2), ("up tempo", 0.7), ("fast", 0.7),
+    ("medium up", 0.4), ("medium", 0.0), ("latin", 0.3), ("funk", 0.5), ("rock", 0.4), ("even", 0.1),
+)  # fmt: skip
+
+
+def _sources(root: Path) -> list[Path]:
+    combined = root / "JazzStandards.json"
+    if combined.is_file():
+        return [combined]
+    folder = root / "JazzStandards"
+    return sorted(folder.glob("*.json")) if folder.is_dir() else []
+
+
+def detect(root: Path) -> bool:
+    """JazzStandards.json or a JazzStandards/ folder of song JSON files."""
+    return bool(_sources(root))
+
+
+def song_arousal(rhythm: str) -> float:
+    """Arousal from an iReal rhythm/style name (see module docstring)."""
+    low = rhythm.lower()
+    return next((value for key, value in RHYTHM_AROUSAL if key in low), 0.0)
+
+
+def song_valence(key: str, classes: list[int]) -> float:
+    """Valence from key mode and chord qualities (see module docstring)."""
+    mode = -1.0 if key.strip().endswith("-") or key.strip().endswith("m") else 1.0
+    real = [c for c in classes if c != NO_CHORD]
+    major = sum(1 for c in real if c >= AUG_BASE or c // 12 in (0, 2))
+    minor = len(real) - major
+    share = (major - minor) / max(len(real), 1)
+    return float(np.clip(0.6 * mode + 0.4 * share, -1.0, 1.0))
+
+
+def chart_symbols(chords: str) -> list[str]:
+    """Chord symbols of one iReal chord string, in order (alternates and empty slots dropped)."""
+    symbols = []
+    for bar in chords.split("|"):
+        for token in bar.split(","):
+            token = re.sub(r"\(.*?\)", "", token).strip()
+            if token:
+                symbols.append(token)
+    return symbols
+
+
+def _song_symbols(song: dict[str, Any]) -> list[str]:
+    symbols: list[str] = []
+    for section in song.get("Sections") or []:
+        main = chart_symbols(str((section.get("MainSegment") or {}).get("Chords") or ""))
+        endings = [chart_symbols(str(e.get("Chords") or "")) for e in section.get("Endings") or []]
+        for ending in endings or [[]]:
+            symbols += main + ending
+    return symbols
+
+
+def _songs(root: Path, report: ValidationReport) -> list[tuple[str, list[int], float, float]]:
+    found = []
+    bad_symbols = 0
+    for path in _sources(root):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            report.skip(path.name, f"unreadable JSON ({exc})")
+            continue
+        songs = data if isinstance(data, list) else [data]
+        for index, song in enumerate(songs):
+            report.files_found += 1
+            title = str(song.get("Title", f"{path.name}#{index}")) if isinstance(song, dict) else f"{path.name}#{index}"
+            if not isinstance(song, dict) or not isinstance(song.get("Sections"), list):
+                report.skip(title, "song has no Sections list")
+                continue
+            classes = []
+            for symbol in _song_symbols(song):
+                try:
+                    classes.append(parse_chord(symbol))
+                except ChordError:
+                    bad_symbols += 1
+            if len([c for c in classes if c != NO_CHORD]) < 2:
+                report.skip(title, "too short (fewer than 2 chords)")
+                continue
+            valence = song_valence(str(song.get("Key", "")), classes)
+            arousal = song_arousal(str(song.get("Rhythm", "")))
+            found.append((title, classes, valence, arousal))
+    if bad_symbols:
+        report.warnings.append(f"{bad_symbols} unparseable chord symbol(s) dropped")
+    return found
+
+
+def scan(root: Path) -> ValidationReport:
+    """Validate every song chart."""
+    report = new_report(NAME, root, MODELS)
+    found = _songs(root, report)
+    report.usable = len(found)
+    if found:
+        report.label_ranges = {
+            "valence": [min(f[2] for f in found), max(f[2] for f in found)],
+            "arousal": [min(f[3] for f in found), max(f[3] for f in found)],
+        }
+    return report
+
+
+def load(root: Path, model_key: str, options: LoadOptions) -> ArrayDataset:
+    """(derived emotion ++ chord context) -> next chord rows; one group per song."""
+    if model_key not in MODELS:
+        raise DataError(f"format {NAME!r} feeds harmony_predictor, not {model_key}")
+    report = new_report(NAME, root, MODELS)
+    found = _songs(root, report)
+    inputs, targets, groups = [], [], []
+    for gid, (_title, classes, valence, arousal) in enumerate(found):
+        x, y = harmony_rows(classes, valence, arousal)
+        inputs.append(x)
+        targets.append(y)
+        groups.append(np.full(len(x), gid, dtype=np.int64))
+    if not inputs or sum(len(x) for x in inputs) == 0:
+        raise DataError(f"{NAME}: no usable songs in {root}")
+    return ArrayDataset(
+        model_key=model_key,
+        inputs=np.concatenate(inputs),
+        targets=np.concatenate(targets),
+        groups=np.concatenate(groups),
+        source=f"{NAME}:{root}",
+        info={
+            "format": NAME,
+            "songs": len(found),
+            "skipped": [vars(s) for s in report.skipped],
+            "warnings": report.warnings,
+        },
+    )
+
+
+FORMAT = DataFormat(
+    name=NAME,
+    models=MODELS,
+    description="jazz standards chord charts (iReal-derived JazzStandards.json or JazzStandards/*.json)",
+    detect=detect,
+    scan=scan,
+    load=load,
+    download_info="https://github.com/mikeoliphant/JazzStandards - clone; point at the checkout (holding "
+    "JazzStandards.json).",
+)

@@ -2,7 +2,8 @@
 
 Keys may be a file's path relative to the folder, its name, or its stem. Values in [-1, 1] (lenient keys:
 valence/v/Valence, arousal/a/Arousal; or a [v, a] pair). Files without a label, labels out of range and
-labels naming a missing file are reported. One group per file; no published split.
+labels naming a missing file are reported (a missing file counts as found, then skipped).
+One group per file; no published split.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def _items(root: Path) -> tuple[list[Item], ValidationReport]:
     for key in sorted(labels):
         if key not in known:
             report.skip(key, "file missing (labelled in emotion_labels.json)")
+            report.files_found += 1
     items = [Item(path, group=rel(path, root)) for path in files]
     return apply_labels(items, labels, root, report), report
 

@@ -1,0 +1,112 @@
+"""MIDI augmentation on training rows: transposition, tempo scaling, note-probability dropout.
+
+`augment_rows(train_subset, config, seed)` returns the rows followed by `config.copies` augmented copies of
+each (the trainer calls it on the training split only; validation and test rows are never touched). Each
+copy draws, from a generator seeded by `seed`, a transposition k (integer, uniform in +/- transpose_semitones)
+and a tempo factor s (uniform in 1 +/- tempo_scale). The row transforms are what the same change to the MIDI
+file does to the documented vectors:
+- melody_transformer: the target shifts by k pitches (pitches pushed past 0..127 drop out) and is
+  renormalised to max 1 (a copy whose notes all leave the range keeps the original); tempo has no effect (the
+  target is tempo-invariant); note dropout zeroes each non-zero target entry with probability note_dropout
+  (the strongest note always stays), then renormalises. Input (emotion) unchanged.
+- harmony_predictor: chord roots move by k in both the context and the target (augmented triads by k mod 4).
+- dynamics_engine: absolute pitch features (columns 0, 18-21, 22) shift by k/127 (zero "missing" values stay
+  zero); tempo multiplies the BPM feature (13) by s and divides the seconds-based IOI/recency features
+  (8, 9, 27) and the duration target (3) by s; window counts are kept (an approximation). Clipped to [0, 1].
+- groove_predictor: tempo moves the tempo parameter (target 29: BPM = 120 + 60 p -> s * BPM); transposition
+  does not apply to drums. The emotion input is unchanged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ml.config import AugmentationConfig
+from ml.data.symbolic.chords import VOCAB_SIZE, transpose_class
+from ml.dataset import ArrayDataset
+
+_PITCH_COLUMNS = (0, 18, 19, 20, 21, 22)
+_SECONDS_COLUMNS = (8, 9, 27)
+
+
+def _transpose_notes(targets: np.ndarray, k: int) -> np.ndarray:
+    out = np.zeros_like(targets)
+    if k >= 0:
+        out[:, k:] = targets[:, : targets.shape[1] - k]
+    else:
+        out[:, :k] = targets[:, -k:]
+    return out
+
+
+def _renormalise(new: np.ndarray, old: np.ndarray) -> np.ndarray:
+    peak = new.max(axis=1, keepdims=True)
+    return np.where(peak > 0, new / np.maximum(peak, 1e-12), old)
+
+
+def _melody(x: np.ndarray, y: np.ndarray, k: int, s: float, cfg: AugmentationConfig, rng: np.random.Generator):
+    new = _renormalise(_transpose_notes(y, k), y)
+    if cfg.note_dropout > 0:
+        keep = rng.random(new.shape) >= cfg.note_dropout
+        keep[np.arange(len(new)), new.argmax(axis=1)] = True
+        new = _renormalise(new * keep, new)
+    return x, new
+
+
+def _harmony(x: np.ndarray, y: np.ndarray, k: int, s: float, cfg: AugmentationConfig, rng: np.random.Generator):
+    perm = np.array([transpose_class(c, k) for c in range(VOCAB_SIZE)])
+    context = np.zeros_like(x[:, 64:])
+    context[:, perm] = x[:, 64:]
+    target = np.zeros_like(y)
+    target[:, perm] = y
+    return np.concatenate([x[:, :64], context], axis=1), target
+
+
+def _dynamics(x: np.ndarray, y: np.ndarray, k: int, s: float, cfg: AugmentationConfig, rng: np.random.Generator):
+    x, y = x.copy(), y.copy()
+    cols = list(_PITCH_COLUMNS)
+    x[:, cols] = np.where(x[:, cols] > 0, x[:, cols] + k / 127.0, 0.0)
+    x[:, 13] *= s
+    x[:, list(_SECONDS_COLUMNS)] /= s
+    y[:, 3] /= s
+    return np.clip(x, 0, 1), np.clip(y, 0, 1)
+
+
+def _groove(x: np.ndarray, y: np.ndarray, k: int, s: float, cfg: AugmentationConfig, rng: np.random.Generator):
+    y = y.copy()
+    y[:, 29] = np.clip(((120.0 + 60.0 * y[:, 29]) * s - 120.0) / 60.0, -1, 1)
+    return x, y
+
+
+_TRANSFORMS = {
+    "melody_transformer": _melody,
+    "harmony_predictor": _harmony,
+    "dynamics_engine": _dynamics,
+    "groove_predictor": _groove,
+}
+
+
+def augment_rows(dataset: ArrayDataset, config: AugmentationConfig, seed: int) -> ArrayDataset:
+    """`dataset` (the training rows) followed by `config.copies` augmented copies; unchanged if off."""
+    transform = _TRANSFORMS.get(dataset.model_key)
+    if transform is None or config.copies <= 0:
+        return dataset
+    rng = np.random.default_rng(seed)
+    xs, ys = [dataset.inputs], [dataset.targets]
+    for _ in range(int(config.copies)):
+        t = int(config.transpose_semitones)
+        k = int(rng.integers(-t, t + 1)) if t > 0 else 0
+        s = float(rng.uniform(1 - config.tempo_scale, 1 + config.tempo_scale)) if config.tempo_scale > 0 else 1.0
+        s = max(s, 0.05)
+        x, y = transform(dataset.inputs, dataset.targets, k, s, config, rng)
+        xs.append(x)
+        ys.append(y)
+    reps = int(config.copies) + 1
+    return ArrayDataset(
+        model_key=dataset.model_key,
+        inputs=np.concatenate(xs),
+        targets=np.concatenate(ys),
+        groups=None if dataset.groups is None else np.tile(dataset.groups, reps),
+        split=None if dataset.split is None else np.tile(dataset.split, reps),
+        source=dataset.source,
+        info={**dataset.info, "augmented_copies": int(config.copies)},
+    )

@@ -2,15 +2,15 @@
 
 Drum notes (is_drum instruments; for files without one, every note) map to the 9 classes of the Groove MIDI
 Dataset paper (Gillick et al. 2019, the Roland TD-11 mapping Magenta uses); other pitches are ignored:
-0 kick {35, 36} | 1 snare {37, 38, 40, 22?no} ... see DRUM_CLASSES below | 2 closed hi-hat | 3 open hi-hat |
-4 low tom | 5 mid tom | 6 high tom | 7 crash | 8 ride.
+0 kick | 1 snare | 2 closed hi-hat | 3 open hi-hat |
+4 low tom | 5 mid tom | 6 high tom | 7 crash | 8 ride (pitch lists in DRUM_CLASSES).
 The grid is the 16th note: b = fractional beat index from the tempo map (as in dynamics), step = round(4b),
 offset = 4b - step in [-0.5, 0.5] sixteenths. Segment k covers bars [2k, 2k + 2); B = its length in beats.
 
 Targets (32): for class c (0..8):
   3c     density: 2 * min(hits / B / 4, 1) - 1        (at most one hit per 16th -> +1)
   3c+1   mean velocity: 2 * mean(velocity)/127 - 1   (-1 when the class is silent)
-  3c+2   microtiming: 2 * mean(offset)               (0 when silent; +1 = a 16th late... clipped)
+  3c+2   microtiming: 2 * mean(offset)               (0 when silent; +1 = half a 16th late)
   27     swing: 2 * mean offset of hits on the 2nd and 4th 16th of a beat (0 if none), clipped
   28     syncopation: 2 * (fraction of hits not on a beat or 8th-note position) - 1
   29     tempo: (BPM - 120) / 60, clipped
@@ -35,7 +35,7 @@ DRUM_CLASSES: tuple[tuple[int, ...], ...] = (
     (38, 27, 28, 31, 32, 33, 34, 37, 39, 40, 56, 65, 66, 75, 85),  # snare (incl. rim, cross-stick, clap)
     (42, 44, 54, 68, 69, 70, 71, 73, 78, 80, 22),  # closed hi-hat (incl. pedal, TD-11 edge 22)
     (46, 67, 72, 74, 79, 81, 26),  # open hi-hat (incl. TD-11 edge 26)
-    (45, 29, 41, 43, 61, 64, 84),  # low tom (incl. floor toms 41/43, TD-11 58 is below? no: see 58 crash)
+    (45, 29, 41, 43, 61, 64, 84),  # low tom (incl. floor toms 41/43)
     (48, 47, 60, 63, 77, 86, 87),  # mid tom
     (50, 30, 62, 76, 83),  # high tom
     (49, 52, 55, 57, 58),  # crash

@@ -217,6 +217,8 @@ class FeatureSource:
         if self.cache is None:
             return {"hits": 0, "misses": 0}
         stats = self.cache.stats
+        if callable(stats):
+            stats = stats()
         if isinstance(stats, Mapping):
             return {"hits": int(stats.get("hits", 0)), "misses": int(stats.get("misses", 0))}
         return {"hits": int(stats.hits), "misses": int(stats.misses)}

@@ -1,0 +1,339 @@
+"""Service commands of `mltrain`: serve, worker, tokens, and the HTTP client (submit, status, wait, download)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from ml.errors import MltrainError
+
+log = logging.getLogger(__name__)
+
+
+class ClientError(MltrainError):
+    """The server refused a request or could not be reached."""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the service and client commands."""
+    serve = subparsers.add_parser("serve", help="migrate, then serve the API with a supervised embedded worker")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--no-worker", action="store_true", help="serve the API only")
+    serve.set_defaults(handler=run_serve)
+
+    worker = subparsers.add_parser("worker", help="run a Celery worker")
+    worker.add_argument("--queues", default="cpu", help="comma-separated: cpu, gpu")
+    worker.add_argument("--concurrency", type=int, default=1)
+    worker.add_argument("--pool", choices=["prefork", "solo"], default="prefork")
+    worker.set_defaults(handler=run_worker)
+
+    tokens = subparsers.add_parser("tokens", help="create, list or revoke API tokens")
+    token_commands = tokens.add_subparsers(dest="tokens_command", required=True)
+    create = token_commands.add_parser("create")
+    create.add_argument("--name", required=True)
+    create.add_argument("--owner", help="owner of the token's objects (default: the name)")
+    create.set_defaults(handler=run_tokens_create)
+    token_commands.add_parser("list").set_defaults(handler=run_tokens_list)
+    revoke = token_commands.add_parser("revoke")
+    revoke.add_argument("name")
+    revoke.set_defaults(handler=run_tokens_revoke)
+
+    submit = subparsers.add_parser("submit", help="submit a job to a running server")
+    submit.add_argument("--type", choices=["train", "evaluate"], default="train")
+    submit.add_argument("--model", required=True)
+    source = submit.add_mutually_exclusive_group(required=True)
+    source.add_argument("--synthetic", action="store_true")
+    source.add_argument("--dataset-id")
+    submit.add_argument("--source-job-id", help="evaluate: the train job whose models to evaluate")
+    submit.add_argument("--queue", choices=["cpu", "gpu"], default="cpu")
+    submit.add_argument("--idempotency-key")
+    submit.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="any job param (JSON value)")
+    for flag, kind in (("epochs", int), ("batch-size", int), ("lr", float), ("val-split", float), ("seed", int)):
+        submit.add_argument(f"--{flag}", type=kind)
+    submit.set_defaults(handler=run_submit)
+
+    for name, handler, text in (("status", run_status, "show a job"), ("wait", run_wait, "wait for a job to finish")):
+        command = subparsers.add_parser(name, help=text)
+        command.add_argument("job")
+        command.set_defaults(handler=handler)
+
+    download = subparsers.add_parser("download", help="download a job's artifacts")
+    download.add_argument("job")
+    download.add_argument("name", nargs="?")
+    download.add_argument("--output", type=Path, default=Path("."))
+    download.set_defaults(handler=run_download)
+
+
+# ---- server side -------------------------------------------------------------------------------------------
+
+
+def _settings() -> Any:
+    from pydantic import ValidationError
+
+    from app.config import get_settings
+
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        raise MltrainError(f"bad configuration: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from None
+
+
+def ensure_admin_token(settings: Any) -> str | None:
+    """Create the first token if the database has none; save it 0600 to settings.token_file and return it."""
+    from app.db import session_scope
+    from app.services.tokens import create_token, has_tokens
+
+    with session_scope(settings.database_url) as session:
+        if has_tokens(session):
+            return None
+        token = create_token(session, name="admin")
+    path = Path(settings.token_file)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token + "\n")
+    return token
+
+
+class WorkerSupervisor:
+    """Keeps one `mltrain worker` child alive: restarts it with backoff if it dies; stops it on exit."""
+
+    def __init__(self, command: list[str]) -> None:
+        self.command = command
+        self.process: subprocess.Popen[bytes] | None = None
+        self.stopping = threading.Event()
+        self.restarts = 0
+        self.thread = threading.Thread(target=self._loop, name="worker-supervisor", daemon=True)
+
+    def start(self) -> None:
+        """Start the child and the watching thread."""
+        self.process = subprocess.Popen(self.command)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        backoff = 1.0
+        while not self.stopping.wait(0.5):
+            assert self.process is not None
+            if self.process.poll() is None:
+                continue
+            log.warning("embedded worker exited with %s; restarting in %.0f s", self.process.returncode, backoff)
+            if self.stopping.wait(backoff):
+                return
+            self.process = subprocess.Popen(self.command)
+            self.restarts += 1
+            backoff = min(backoff * 2, 30.0)
+
+    def stop(self) -> None:
+        """Stop watching and terminate the child (warm shutdown, then kill)."""
+        self.stopping.set()
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Handler of `mltrain serve`."""
+    import uvicorn
+
+    from app.main import create_app
+    from app.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    token = ensure_admin_token(settings)
+    if token:
+        print(f"created the first API token (saved in {settings.token_file}):\n  {token}", flush=True)
+    else:
+        print(f"API tokens exist; the first one is saved in {settings.token_file}", flush=True)
+    supervisor = None
+    if not args.no_worker:
+        executable = Path(sys.executable).parent / "mltrain"
+        supervisor = WorkerSupervisor([str(executable), "worker", "--queues", "cpu,gpu", "--concurrency", "1"])
+        supervisor.start()
+    try:
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    finally:
+        if supervisor is not None:
+            supervisor.stop()
+    return 0
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    """Handler of `mltrain worker`."""
+    settings = _settings()
+    settings.object_dir.mkdir(parents=True, exist_ok=True)
+    from worker.celery_app import celery_app
+
+    argv = ["worker", "--loglevel", "INFO", "--queues", args.queues, "--concurrency", str(args.concurrency)]
+    argv += ["--pool", args.pool, "--without-gossip", "--without-mingle", "--without-heartbeat"]
+    celery_app.worker_main(argv)
+    return 0
+
+
+def run_tokens_create(args: argparse.Namespace) -> int:
+    """Handler of `mltrain tokens create`."""
+    from app.db import session_scope
+    from app.migrate import upgrade
+    from app.services.tokens import create_token
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    with session_scope(settings.database_url) as session:
+        token = _domain(lambda: create_token(session, name=args.name, owner=args.owner))
+    print(token)
+    return 0
+
+
+def run_tokens_list(args: argparse.Namespace) -> int:
+    """Handler of `mltrain tokens list`."""
+    from app.db import session_scope
+    from app.services.tokens import list_tokens
+
+    with session_scope(_settings().database_url) as session:
+        for row in list_tokens(session):
+            state = "revoked" if row.revoked_at else "active"
+            print(f"{row.name}\towner={row.owner}\t{row.prefix}...\t{state}")
+    return 0
+
+
+def run_tokens_revoke(args: argparse.Namespace) -> int:
+    """Handler of `mltrain tokens revoke`."""
+    from app.db import session_scope
+    from app.services.tokens import revoke_token
+
+    with session_scope(_settings().database_url) as session:
+        _domain(lambda: revoke_token(session, name=args.name))
+    print(f"revoked {args.name}")
+    return 0
+
+
+def _domain(call: Any) -> Any:
+    from app.errors import DomainError
+
+    try:
+        return call()
+    except DomainError as exc:
+        raise MltrainError(exc.detail) from None
+
+
+# ---- client side -------------------------------------------------------------------------------------------
+
+
+def _client() -> Any:
+    import httpx
+
+    url = os.environ.get("MLTRAIN_URL", "http://127.0.0.1:8000").rstrip("/")
+    token = os.environ.get("MLTRAIN_TOKEN")
+    if not token:
+        path = Path(os.environ.get("MLTRAIN_TOKEN_FILE", "var/admin-token"))
+        token = path.read_text().strip() if path.is_file() else None
+    if not token:
+        raise ClientError("no API token: set MLTRAIN_TOKEN (see `mltrain tokens create`)")
+    return httpx.Client(base_url=f"{url}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
+
+def _request(method: str, path: str, **kwargs: Any) -> Any:
+    import httpx
+
+    try:
+        with _client() as client:
+            response = client.request(method, path, **kwargs)
+    except httpx.HTTPError as exc:
+        raise ClientError(f"cannot reach the server: {exc}") from None
+    if response.status_code >= 400:
+        try:
+            detail = response.json().get("detail")
+        except ValueError:
+            detail = response.text[:200]
+        raise ClientError(f"HTTP {response.status_code}: {detail}")
+    return response
+
+
+def run_submit(args: argparse.Namespace) -> int:
+    """Handler of `mltrain submit`."""
+    params: dict[str, Any] = {}
+    for item in args.param:
+        name, _, value = item.partition("=")
+        try:
+            params[name] = json.loads(value)
+        except ValueError:
+            params[name] = value
+    for name in ("epochs", "batch_size", "lr", "val_split", "seed"):
+        if getattr(args, name) is not None:
+            params[name] = getattr(args, name)
+    body: dict[str, Any] = {"type": args.type, "model": args.model, "params": params, "queue": args.queue}
+    if args.synthetic:
+        body["synthetic"] = True
+    else:
+        body["dataset_id"] = args.dataset_id
+    if args.source_job_id:
+        body["source_job_id"] = args.source_job_id
+    headers = {"Idempotency-Key": args.idempotency_key} if args.idempotency_key else {}
+    job = _request("POST", "/jobs", json=body, headers=headers).json()
+    print(job["id"])
+    return 0
+
+
+def _describe(job: dict[str, Any]) -> str:
+    progress = job["progress"]
+    where = ""
+    if progress["current_model"]:
+        where = f" {progress['current_model']} epoch {progress['epoch']}/{progress['total_epochs']}"
+    eta = f" eta {progress['eta_seconds']:.0f}s" if progress.get("eta_seconds") else ""
+    error = f" error: {job['error']}" if job.get("error") else ""
+    return f"{job['id']} {job['status']} {progress['fraction'] * 100:.0f}%{where}{eta}{error}"
+
+
+def run_status(args: argparse.Namespace) -> int:
+    """Handler of `mltrain status`."""
+    print(_describe(_request("GET", f"/jobs/{args.job}").json()))
+    return 0
+
+
+def run_wait(args: argparse.Namespace) -> int:
+    """Handler of `mltrain wait`: poll until the job finishes; exit 0 only if it succeeded."""
+    tty = sys.stderr.isatty()
+    last = ""
+    while True:
+        job = _request("GET", f"/jobs/{args.job}").json()
+        line = _describe(job)
+        if line != last:
+            sys.stderr.write(("\r" + line + "   ") if tty else line + "\n")
+            sys.stderr.flush()
+            last = line
+        if job["status"] in ("succeeded", "failed", "cancelled"):
+            if tty:
+                sys.stderr.write("\n")
+            print(job["status"])
+            return 0 if job["status"] == "succeeded" else 1
+        time.sleep(1.0)
+
+
+def run_download(args: argparse.Namespace) -> int:
+    """Handler of `mltrain download`."""
+    artifacts = _request("GET", f"/jobs/{args.job}/artifacts").json()
+    names = [a["name"] for a in artifacts if args.name in (None, a["name"])]
+    if not names:
+        raise ClientError(
+            f"job {args.job} has no artifact {args.name!r}" if args.name else f"job {args.job} has no artifacts"
+        )
+    args.output.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        response = _request("GET", f"/jobs/{args.job}/artifacts/{name}")
+        target = args.output / Path(name).name
+        target.write_bytes(response.content)
+        print(target)
+    return 0

@@ -1,0 +1,156 @@
+"""Jobs on the API side: submit (validated, idempotent), read, list, cancel, metrics."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.db import Job, JobMetric, utcnow
+from app.errors import Conflict, NotFound, Unprocessable
+from app.services.datasets import get_dataset
+from ml.config import TrainConfig
+from ml.errors import ConfigError
+from ml.models import MODEL_KEYS
+
+FINISHED = ("succeeded", "failed", "cancelled")
+Enqueue = Callable[[str, str], None]
+
+
+def _request_hash(body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def create_job(
+    session: Session,
+    *,
+    owner: str,
+    body: dict[str, Any],
+    idempotency_key: str | None,
+    max_attempts: int,
+) -> tuple[Job, bool]:
+    """Insert a queued job (not yet enqueued); returns (job, created). Same key + same body returns the original."""
+    digest = _request_hash(body)
+    if idempotency_key:
+        existing = session.scalar(select(Job).where(Job.owner == owner, Job.idempotency_key == idempotency_key))
+        if existing is not None:
+            if existing.request_hash != digest:
+                raise Conflict("this Idempotency-Key was used with a different request body")
+            return existing, False
+    model, params = body["model"], dict(body.get("params") or {})
+    if model != "all" and model not in MODEL_KEYS:
+        raise Unprocessable(f"model: unknown model {model!r}; choose one of {', '.join(MODEL_KEYS)} or all")
+    try:
+        TrainConfig.from_dict(params)
+    except ConfigError as exc:
+        raise Unprocessable(f"params: {exc}") from None
+    dataset_id = body.get("dataset_id")
+    if bool(dataset_id) == bool(body.get("synthetic")):
+        raise Unprocessable("give exactly one of dataset_id or synthetic: true")
+    if dataset_id:
+        get_dataset(session, owner=owner, dataset_id=dataset_id)
+    source_job_id = body.get("source_job_id")
+    if body["type"] == "evaluate":
+        if not source_job_id:
+            raise Unprocessable("source_job_id: evaluate jobs name the train job whose models to evaluate")
+        source = get_job(session, owner=owner, job_id=source_job_id)
+        if source.type != "train" or source.status != "succeeded":
+            raise Unprocessable(f"source_job_id: job {source_job_id} is not a succeeded train job")
+    elif source_job_id:
+        raise Unprocessable("source_job_id is only for evaluate jobs")
+    job = Job(
+        id=uuid.uuid4().hex,
+        owner=owner,
+        type=body["type"],
+        model=model,
+        dataset_id=dataset_id,
+        synthetic=bool(body.get("synthetic")),
+        source_job_id=source_job_id,
+        params=params,
+        queue=body.get("queue") or "cpu",
+        status="queued",
+        max_attempts=max_attempts,
+        idempotency_key=idempotency_key,
+        request_hash=digest,
+    )
+    session.add(job)
+    try:
+        session.flush()
+    except IntegrityError:
+        # Two requests with one key raced: the other insert won; return it.
+        session.rollback()
+        existing = session.scalar(select(Job).where(Job.owner == owner, Job.idempotency_key == idempotency_key))
+        if existing is None or existing.request_hash != digest:
+            raise Conflict("this Idempotency-Key was used with a different request body") from None
+        return existing, False
+    return job, True
+
+
+def mark_enqueued(session: Session, *, job_id: str) -> None:
+    """Record that the broker accepted the job's message."""
+    session.execute(update(Job).where(Job.id == job_id).values(enqueued_at=utcnow()))
+
+
+def get_job(session: Session, *, owner: str, job_id: str) -> Job:
+    """The owner's job, else NotFound."""
+    job = session.get(Job, job_id)
+    if job is None or job.owner != owner:
+        raise NotFound(f"no job {job_id}")
+    return job
+
+
+def list_jobs(
+    session: Session,
+    *,
+    owner: str,
+    status: str | None,
+    type_: str | None,
+    model: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Job], int]:
+    """A filtered page of the owner's jobs, newest first, and the total count."""
+    query = select(Job).where(Job.owner == owner)
+    if status:
+        query = query.where(Job.status == status)
+    if type_:
+        query = query.where(Job.type == type_)
+    if model:
+        query = query.where(Job.model == model)
+    count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Job.created_at.desc(), Job.id).limit(limit).offset(offset))
+    return list(rows), count
+
+
+def cancel_job(session: Session, *, owner: str, job_id: str) -> Job:
+    """Queued -> cancelled at once; running -> cancel_requested (the trainer stops within seconds); finished -> 409."""
+    job = get_job(session, owner=owner, job_id=job_id)
+    now = utcnow()
+    done = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == "queued")
+        .values(status="cancelled", finished_at=now, updated_at=now, error="cancelled before it started")
+    )
+    if done.rowcount == 0:  # type: ignore[attr-defined]
+        done = session.execute(
+            update(Job).where(Job.id == job_id, Job.status == "running").values(cancel_requested=True, updated_at=now)
+        )
+    if done.rowcount == 0:  # type: ignore[attr-defined]
+        session.refresh(job)
+        raise Conflict(f"job {job_id} already finished ({job.status}); nothing to cancel")
+    session.refresh(job)
+    return job
+
+
+def job_metrics(session: Session, *, owner: str, job_id: str) -> list[JobMetric]:
+    """The job's per-epoch rows ordered by model and epoch."""
+    get_job(session, owner=owner, job_id=job_id)
+    return list(
+        session.scalars(select(JobMetric).where(JobMetric.job_id == job_id).order_by(JobMetric.model, JobMetric.epoch))
+    )

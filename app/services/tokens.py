@@ -1,0 +1,56 @@
+"""API tokens: random, stored as sha256, looked up by hash, revocable."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db import ApiToken, utcnow
+from app.errors import Conflict, NotFound, Unauthorized
+
+
+def hash_token(token: str) -> str:
+    """sha256 hex of a token (tokens are 256-bit random, so no salt or slow hash is needed)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, *, name: str, owner: str | None = None) -> str:
+    """Create a token named `name` for `owner` (default: the name); returns the token, shown once."""
+    if session.scalar(select(ApiToken).where(ApiToken.name == name)) is not None:
+        raise Conflict(f"a token named {name!r} already exists")
+    token = "mlt_" + secrets.token_urlsafe(32)
+    session.add(ApiToken(name=name, owner=owner or name, token_hash=hash_token(token), prefix=token[:12]))
+    session.flush()
+    return token
+
+
+def authenticate(session: Session, *, token: str) -> ApiToken:
+    """The live token row for `token`, else Unauthorized."""
+    digest = hash_token(token)
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+    # The lookup is by hash; compare_digest keeps the final check constant-time anyway.
+    if row is None or not hmac.compare_digest(row.token_hash, digest) or row.revoked_at is not None:
+        raise Unauthorized("invalid or revoked token")
+    return row
+
+
+def revoke_token(session: Session, *, name: str) -> None:
+    """Revoke a token by name."""
+    row = session.scalar(select(ApiToken).where(ApiToken.name == name))
+    if row is None:
+        raise NotFound(f"no token named {name!r}")
+    row.revoked_at = utcnow()
+
+
+def list_tokens(session: Session) -> list[ApiToken]:
+    """Every token row, oldest first."""
+    return list(session.scalars(select(ApiToken).order_by(ApiToken.id)))
+
+
+def has_tokens(session: Session) -> bool:
+    """True if any live token exists."""
+    return session.scalar(select(ApiToken.id).where(ApiToken.revoked_at.is_(None)).limit(1)) is not None

@@ -1,0 +1,208 @@
+"""Run one job: claim it, train or evaluate through ml.pipeline, report progress, store artifacts, finish.
+
+Everything that touches the job row is fenced by the attempt number this worker claimed; a worker that loses
+its lease (the sweeper re-queued the job) stops training at the next batch and writes nothing more.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from app.config import Settings
+from app.db import Dataset, Job, session_scope
+from ml.config import TrainConfig
+from ml.errors import MltrainError
+from ml.train.callbacks import TrainCallbacks
+from worker import jobstate
+from worker.artifacts import describe_outputs
+
+log = logging.getLogger(__name__)
+PROGRESS_INTERVAL_SECONDS = 0.5
+CANCEL_POLL_SECONDS = 1.0
+
+
+class JobCallbacks(TrainCallbacks):
+    """Writes throttled progress and per-epoch metrics; renews the lease; answers cancel and lost leases."""
+
+    def __init__(self, settings: Settings, job_id: str, attempt: int, models: int) -> None:
+        self.settings, self.job_id, self.attempt, self.models = settings, job_id, attempt, models
+        self.model_index = -1
+        self.total_epochs = 1
+        self.started = time.monotonic()
+        self.pending: list[tuple[str, dict[str, Any]]] = []
+        self.progress: dict[str, Any] = {}
+        self.last_flush = 0.0
+        self.stop = threading.Event()
+        self.stop_reason: str | None = None
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._heartbeat, name=f"lease-{job_id[:8]}", daemon=True)
+
+    def __enter__(self) -> JobCallbacks:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._done.set()
+        self._thread.join(timeout=5)
+        self.flush(force=True)
+
+    def _heartbeat(self) -> None:
+        last_renew = 0.0
+        while not self._done.wait(CANCEL_POLL_SECONDS):
+            try:
+                with session_scope(self.settings.database_url) as session:
+                    ours, cancel = jobstate.renew_lease(
+                        session, job_id=self.job_id, attempt=self.attempt, lease_seconds=self.settings.lease_seconds
+                    )
+                last_renew = time.monotonic()
+            except Exception:  # a database hiccup: try again next tick; the lease outlives a few misses
+                log.exception("job %s: heartbeat failed", self.job_id)
+                if time.monotonic() - last_renew > self.settings.lease_seconds:
+                    self._halt("lease_lost")
+                continue
+            if not ours:
+                self._halt("lease_lost")
+            elif cancel:
+                self._halt("cancelled")
+
+    def _halt(self, reason: str) -> None:
+        if not self.stop.is_set():
+            log.info("job %s: stopping (%s)", self.job_id, reason)
+            self.stop_reason = reason
+            self.stop.set()
+
+    def on_train_start(self, model_key: str, total_epochs: int, start_epoch: int) -> None:
+        """A model starts (or resumes)."""
+        self.model_index += 1
+        self.total_epochs = total_epochs
+        self.progress.update(current_model=model_key, epoch=start_epoch, total_epochs=total_epochs)
+        self.flush(force=True)
+
+    def on_epoch_end(self, model_key: str, row: dict[str, Any]) -> None:
+        """Queue the metrics row and progress; written at most every PROGRESS_INTERVAL_SECONDS."""
+        epoch = int(row["epoch"])
+        done_units = self.model_index * self.total_epochs + epoch
+        fraction = min(done_units / max(self.models * self.total_epochs, 1), 1.0)
+        elapsed = time.monotonic() - self.started
+        eta = elapsed / fraction * (1.0 - fraction) if fraction > 0 else None
+        self.pending.append((model_key, dict(row)))
+        self.progress.update(
+            current_model=model_key, epoch=epoch, progress=fraction, eta_seconds=eta, latest_metrics=dict(row)
+        )
+        self.flush(force=epoch >= self.total_epochs)
+
+    def flush(self, force: bool = False) -> None:
+        """Write pending metrics and progress if due (or forced)."""
+        now = time.monotonic()
+        if not force and now - self.last_flush < PROGRESS_INTERVAL_SECONDS:
+            return
+        self.last_flush = now
+        rows, self.pending = self.pending, []
+        with session_scope(self.settings.database_url) as session:
+            ours = jobstate.record_progress(session, job_id=self.job_id, attempt=self.attempt, values=self.progress)
+            if ours:
+                jobstate.record_metrics(session, job_id=self.job_id, rows=rows)
+        if not ours:
+            self._halt("lease_lost")
+
+    def should_stop(self) -> bool:
+        """True once cancel was requested or the lease was lost."""
+        return self.stop.is_set()
+
+
+def _lease_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def execute_job(job_id: str, settings: Settings) -> str | None:
+    """Run job `job_id` if this delivery can claim it; returns the final status, or None if not claimed."""
+    with session_scope(settings.database_url) as session:
+        attempt = jobstate.claim(
+            session, job_id=job_id, lease_owner=_lease_owner(), lease_seconds=settings.lease_seconds
+        )
+    if attempt is None:
+        return None
+    with session_scope(settings.database_url) as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+        dataset = session.get(Dataset, job.dataset_id) if job.dataset_id else None
+        spec = {
+            "type": job.type,
+            "model": job.model,
+            "params": dict(job.params),
+            "synthetic": job.synthetic,
+            "dataset": (dataset.path, dataset.format) if dataset else None,
+            "source_job_id": job.source_job_id,
+        }
+    output_dir = settings.object_dir / "jobs" / job_id
+    output_dir.mkdir(parents=True, exist_ok=True)
+    log.info("job %s: attempt %d, %s %s", job_id, attempt, spec["type"], spec["model"])
+    status, result, error = "failed", None, None
+    models = 5 if spec["model"] == "all" else 1
+    with JobCallbacks(settings, job_id, attempt, models) as callbacks:
+        try:
+            result = _run(spec, settings, output_dir, callbacks, job_id, attempt)
+            status = "cancelled" if callbacks.stop_reason == "cancelled" else "succeeded"
+            if callbacks.stop_reason == "lease_lost":
+                log.warning("job %s: lease lost during attempt %d; leaving the job to its new owner", job_id, attempt)
+                return None
+        except MltrainError as exc:
+            error = str(exc)
+        except Exception as exc:  # anything else is a bug, but the job must end failed, not hang in running
+            log.exception("job %s failed", job_id)
+            error = f"internal error: {type(exc).__name__}: {exc}"
+    with session_scope(settings.database_url) as session:
+        if output_dir.exists():
+            jobstate.record_artifacts(
+                session, job_id=job_id, artifacts=describe_outputs(output_dir, settings.object_dir)
+            )
+        if status == "cancelled":
+            error = "cancelled by request"
+        if not jobstate.finish(session, job_id=job_id, attempt=attempt, status=status, result=result, error=error):
+            log.warning("job %s: attempt %d no longer holds the job; result not recorded", job_id, attempt)
+            return None
+    log.info("job %s: %s", job_id, status)
+    return status
+
+
+def _run(
+    spec: dict[str, Any], settings: Settings, output_dir: Path, callbacks: JobCallbacks, job_id: str, attempt: int
+) -> dict[str, Any]:
+    from ml.pipeline import DataSource, run_evaluation, run_training
+
+    params = dict(spec["params"])
+    params.setdefault("threads", settings.torch_threads)
+    config = TrainConfig.from_dict(params)
+    dataset = spec["dataset"]
+    source = DataSource(
+        synthetic=spec["synthetic"],
+        datasets_dir=Path(dataset[0]) if dataset else None,
+        format=dataset[1] if dataset else None,
+        cache_dir=settings.object_dir / "cache",
+    )
+    if dataset is not None:
+        _check_dataset_still_allowed(Path(dataset[0]), settings)
+    if spec["type"] == "evaluate":
+        models_dir = settings.object_dir / "jobs" / (spec["source_job_id"] or "")
+        if not spec["source_job_id"] or not models_dir.is_dir():
+            raise MltrainError("evaluate jobs need source_job_id: a finished train job whose models to evaluate")
+        return {"evaluation": run_evaluation(models_dir, source, output_dir / "evaluation.json", config=config)}
+    # A re-delivered job (attempt > 1) continues from its last complete checkpoint instead of epoch 0.
+    resume = attempt > 1 and any(output_dir.glob("*.last.pt"))
+    summary = run_training(spec["model"], source, config, output_dir, resume=resume, callbacks=callbacks, run_id=job_id)
+    return summary.to_dict()
+
+
+def _check_dataset_still_allowed(folder: Path, settings: Settings) -> None:
+    resolved = folder.resolve()
+    roots = settings.resolved_roots()
+    if not any(resolved == root or resolved.is_relative_to(root) for root in roots):
+        raise MltrainError(f"data set folder {folder} is no longer under an allowed root")
+    if not resolved.is_dir():
+        raise MltrainError(f"data set folder {folder} no longer exists")

@@ -34,7 +34,10 @@ def make_celery(broker_url: str) -> Celery:
         task_default_queue="cpu",
         task_queues=(Queue("cpu"), Queue("gpu")),
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS},
+        # kombu hands transport options of the SQLAlchemy transport to create_engine: Redis-only setting.
+        broker_transport_options=(
+            {"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS} if broker_url.startswith("redis") else {}
+        ),
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
         task_send_sent_event=False,

@@ -21,19 +21,20 @@ def claim(session: Session, *, job_id: str, lease_owner: str, lease_seconds: flo
     if job is None:
         log.warning("job %s does not exist; message dropped", job_id)
         return None
-    if job.status == "queued" and job.attempt >= job.max_attempts:
+    current = job.attempt  # read before the UPDATE: the session synchronizes the object afterwards
+    if job.status == "queued" and current >= job.max_attempts:
         session.execute(
             update(Job)
-            .where(Job.id == job_id, Job.status == "queued", Job.attempt == job.attempt)
-            .values(status="failed", finished_at=now, updated_at=now, error=f"gave up after {job.attempt} attempts")
+            .where(Job.id == job_id, Job.status == "queued", Job.attempt == current)
+            .values(status="failed", finished_at=now, updated_at=now, error=f"gave up after {current} attempts")
         )
         return None
     result = session.execute(
         update(Job)
-        .where(Job.id == job_id, Job.status == "queued", Job.attempt == job.attempt)
+        .where(Job.id == job_id, Job.status == "queued", Job.attempt == current)
         .values(
             status="running",
-            attempt=job.attempt + 1,
+            attempt=current + 1,
             lease_owner=lease_owner,
             heartbeat_at=now,
             lease_expires_at=now + timedelta(seconds=lease_seconds),
@@ -42,9 +43,9 @@ def claim(session: Session, *, job_id: str, lease_owner: str, lease_seconds: flo
         )
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        log.info("job %s is %s (attempt %d): duplicate delivery ignored", job_id, job.status, job.attempt)
+        log.info("job %s is %s (attempt %d): duplicate delivery ignored", job_id, job.status, current)
         return None
-    return job.attempt + 1
+    return current + 1
 
 
 def renew_lease(session: Session, *, job_id: str, attempt: int, lease_seconds: float) -> tuple[bool, bool]:

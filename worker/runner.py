@@ -189,9 +189,11 @@ def _run(
     if dataset is not None:
         _check_dataset_still_allowed(Path(dataset[0]), settings)
     if spec["type"] == "evaluate":
-        models_dir = settings.object_dir / "jobs" / (spec["source_job_id"] or "")
-        if not spec["source_job_id"] or not models_dir.is_dir():
+        if not spec["source_job_id"]:
             raise MltrainError("evaluate jobs need source_job_id: a finished train job whose models to evaluate")
+        models_dir = settings.object_dir / "jobs" / spec["source_job_id"]
+        if not models_dir.is_dir():
+            raise MltrainError(f"the models of train job {spec['source_job_id']} are gone from the object folder")
         return {"evaluation": run_evaluation(models_dir, source, output_dir / "evaluation.json", config=config)}
     # A re-delivered job (attempt > 1) continues from its last complete checkpoint instead of epoch 0.
     resume = attempt > 1 and any(output_dir.glob("*.last.pt"))

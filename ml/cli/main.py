@@ -46,6 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
     )
+    # Client libraries log every request at INFO; the commands print what matters themselves.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         result = args.handler(args)
     except MltrainError as exc:

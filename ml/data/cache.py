@@ -1,0 +1,106 @@
+"""A feature cache keyed by file content and feature settings, so a second job decodes no audio, parses no MIDI.
+
+Entry key = sha256 of the file's bytes + sha256 of the canonical JSON of the settings (which carry an extractor
+version). Entries are `.npz` files of named arrays under `<cache_dir>/<settings hash>/<aa>/<content hash>.npz`,
+written atomically; a corrupt entry is recomputed. Changed content means a new key, so stale features are never
+served.
+
+Hashing every file on every pass is cheap next to decoding, but not free for big corpora, so an index maps
+(absolute path, size, mtime_ns) to the content hash, like make and rsync do: a file rewritten with the same size
+and modification time would be missed. `verify_content=True` re-hashes everything when that matters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ml.io import atomic_path
+
+log = logging.getLogger(__name__)
+Arrays = dict[str, np.ndarray]
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 hex of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def settings_hash(settings: Mapping[str, Any]) -> str:
+    """sha256 hex of the canonical JSON of the settings."""
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass
+class CacheStats:
+    """What the cache did: hits served from disk, misses computed, corrupt entries recomputed."""
+
+    hits: int = 0
+    misses: int = 0
+    recovered: int = 0
+
+
+class FeatureCache:
+    """get_or_compute(path, settings, compute) -> arrays; with cache_dir None it always computes."""
+
+    def __init__(self, cache_dir: Path | None, *, verify_content: bool = False) -> None:
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else None
+        self.verify_content = verify_content
+        self.stats = CacheStats()
+
+    def content_hash(self, path: Path) -> str:
+        """The file's sha256, through the (path, size, mtime) index unless verify_content is set."""
+        path = Path(path).resolve()
+        if self.cache_dir is None or self.verify_content:
+            return file_sha256(path)
+        stat = path.stat()
+        key = hashlib.sha1(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()).hexdigest()
+        index = self.cache_dir / "index" / key[:2] / key
+        try:
+            cached = index.read_text().strip()
+            if len(cached) == 64:
+                return cached
+        except OSError:
+            pass
+        digest = file_sha256(path)
+        with atomic_path(index) as tmp:
+            tmp.write_text(digest)
+        return digest
+
+    def entry_path(self, path: Path, settings: Mapping[str, Any]) -> Path | None:
+        """Where the entry of (file, settings) lives, or None without a cache folder."""
+        if self.cache_dir is None:
+            return None
+        digest = self.content_hash(path)
+        return self.cache_dir / settings_hash(settings)[:16] / digest[:2] / f"{digest}.npz"
+
+    def get_or_compute(self, path: Path, settings: Mapping[str, Any], compute: Callable[[Path], Arrays]) -> Arrays:
+        """Cached arrays of `compute(path)` under `settings`; computed and stored on a miss."""
+        entry = self.entry_path(path, settings)
+        if entry is not None and entry.exists():
+            try:
+                with np.load(entry, allow_pickle=False) as stored:
+                    arrays = {name: stored[name] for name in stored.files}
+                self.stats.hits += 1
+                return arrays
+            except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+                log.warning("cache entry %s is corrupt (%s); recomputing", entry, exc)
+                self.stats.recovered += 1
+        arrays = compute(Path(path))
+        self.stats.misses += 1
+        if entry is not None:
+            with atomic_path(entry) as tmp, tmp.open("wb") as handle:
+                np.savez(handle, **arrays)  # type: ignore[arg-type]  # numpy stubs type **kwds as allow_pickle
+        return arrays

@@ -1,0 +1,77 @@
+"""`mltrain datasets validate | prepare | download-info | formats`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `datasets` and its subcommands."""
+    datasets = subparsers.add_parser("datasets", help="validate, unpack and describe data sets")
+    commands = datasets.add_subparsers(dest="datasets_command", required=True)
+    validate = commands.add_parser("validate", help="report files found, usable and skipped (with reasons)")
+    validate.add_argument("folder", type=Path)
+    validate.add_argument("--format", help="detected when omitted")
+    validate.add_argument("--json", action="store_true")
+    validate.set_defaults(handler=run_validate)
+    prepare = commands.add_parser("prepare", help="unpack a downloaded archive safely into a new folder")
+    prepare.add_argument("archive", type=Path)
+    prepare.add_argument("--output", type=Path, required=True)
+    prepare.add_argument("--format", help="validate the result as this format")
+    prepare.set_defaults(handler=run_prepare)
+    info = commands.add_parser("download-info", help="where to get each data set and the layout expected")
+    info.add_argument("format", nargs="?")
+    info.set_defaults(handler=run_download_info)
+    commands.add_parser("formats", help="list formats and the models they feed").set_defaults(handler=run_formats)
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    """Handler of `datasets validate`: exit 0 if some file is usable, 1 if none."""
+    from ml.data import validate_dataset
+
+    report = validate_dataset(args.folder, args.format)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(f"{args.folder}: format {report.format} (feeds {', '.join(report.models)})")
+        print(f"  files found {report.files_found}, usable {report.usable}, skipped {len(report.skipped)}")
+        for skipped in report.skipped:
+            print(f"  skipped {skipped.path}: {skipped.reason}")
+        for name, (low, high) in report.label_ranges.items():
+            print(f"  {name} range {low:.3g} .. {high:.3g}")
+        if report.duration_seconds:
+            print(f"  duration total {report.duration_seconds.get('total', 0):.1f} s")
+    return 0 if report.ok else 1
+
+
+def run_prepare(args: argparse.Namespace) -> int:
+    """Handler of `datasets prepare`."""
+    from ml.data import validate_dataset
+    from ml.data.prepare import prepare_archive
+
+    report = prepare_archive(args.archive, args.output)
+    print(f"unpacked {report.files} files ({report.bytes} bytes) into {report.destination}")
+    if args.format:
+        validation = validate_dataset(args.output, args.format)
+        print(f"  {validation.usable} usable files as {validation.format}")
+    return 0
+
+
+def run_download_info(args: argparse.Namespace) -> int:
+    """Handler of `datasets download-info`."""
+    from ml.data import FORMATS, get_format
+
+    for fmt in [get_format(args.format)] if args.format else FORMATS.values():
+        print(f"== {fmt.name} (feeds {', '.join(fmt.models)})\n{fmt.download_info}\n")
+    return 0
+
+
+def run_formats(args: argparse.Namespace) -> int:
+    """Handler of `datasets formats`."""
+    from ml.data import FORMATS
+
+    for fmt in FORMATS.values():
+        print(f"{fmt.name:16} {', '.join(fmt.models):40} {fmt.description}")
+    return 0

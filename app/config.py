@@ -49,8 +49,13 @@ class Settings(BaseSettings):
         return value
 
     def resolved_roots(self) -> list[Path]:
-        """Allowed data-set roots, absolute with symlinks resolved."""
-        return [root.expanduser().resolve() for root in self.dataset_roots]
+        """Allowed data-set roots, absolute with symlinks resolved (uploads unpack under the object folder)."""
+        return [root.expanduser().resolve() for root in [*self.dataset_roots, self.upload_root]]
+
+    @property
+    def upload_root(self) -> Path:
+        """Where uploaded archives are unpacked (server-chosen names only)."""
+        return self.object_dir / "datasets"
 
 
 @lru_cache

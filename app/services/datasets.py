@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.db import Dataset, Job
-from app.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, Unprocessable
 from ml.errors import DataError
 
 
@@ -30,7 +32,15 @@ def resolve_under_roots(path: str, roots: list[Path]) -> Path:
 
 
 def register_dataset(
-    session: Session, *, owner: str, name: str, path: str, fmt: str | None, roots: list[Path]
+    session: Session,
+    *,
+    owner: str,
+    name: str,
+    path: str,
+    fmt: str | None,
+    roots: list[Path],
+    source: str = "folder",
+    dataset_id: str | None = None,
 ) -> Dataset:
     """Validate the folder in its (given or detected) format and record it with its report."""
     from ml.data import detect_format, validate_dataset  # heavy imports only when registering
@@ -45,12 +55,12 @@ def register_dataset(
         reasons = "; ".join(f"{s.path}: {s.reason}" for s in report.skipped[:5])
         raise Unprocessable(f"no usable file in {path} as {fmt} ({report.files_found} found; {reasons})")
     dataset = Dataset(
-        id=uuid.uuid4().hex,
+        id=dataset_id or uuid.uuid4().hex,
         owner=owner,
         name=name,
         format=fmt,
         path=str(folder),
-        source="folder",
+        source=source,
         report=report.to_dict(),
         usable=report.usable,
     )
@@ -84,3 +94,56 @@ def delete_dataset(session: Session, *, owner: str, dataset_id: str) -> None:
     if busy is not None:
         raise Conflict(f"data set {dataset_id} is used by job {busy}, which has not finished")
     session.delete(dataset)
+
+
+async def receive_upload(chunks: AsyncIterator[bytes], *, target: Path, limit: int) -> int:
+    """Stream a request body to `target`, counting bytes; past `limit` the file is removed and 413 raised."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    written = 0
+    try:
+        with target.open("wb") as handle:
+            async for chunk in chunks:
+                written += len(chunk)
+                if written > limit:
+                    raise PayloadTooLarge(f"upload exceeds MLTRAIN_MAX_UPLOAD_BYTES ({limit} bytes)")
+                handle.write(chunk)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    if written == 0:
+        target.unlink(missing_ok=True)
+        raise Unprocessable("empty upload: send the archive as the request body (zip or tar)")
+    return written
+
+
+def register_upload(
+    session: Session, *, owner: str, name: str, fmt: str | None, archive: Path, upload_root: Path, roots: list[Path]
+) -> Dataset:
+    """Unpack an uploaded archive under the object folder and register it; a refused archive leaves nothing."""
+    from ml.data.prepare import prepare_archive
+
+    dataset_id = uuid.uuid4().hex
+    destination = upload_root / dataset_id
+    try:
+        prepare_archive(archive, destination)
+    except DataError as exc:
+        raise Unprocessable(str(exc)) from None
+    finally:
+        archive.unlink(missing_ok=True)
+    # An archive usually holds one top folder: register that, so format detection sees the layout.
+    entries = [p for p in destination.iterdir() if not p.name.startswith(".")]
+    folder = entries[0] if len(entries) == 1 and entries[0].is_dir() else destination
+    try:
+        return register_dataset(
+            session,
+            owner=owner,
+            name=name,
+            path=str(folder),
+            fmt=fmt,
+            roots=roots,
+            source="upload",
+            dataset_id=dataset_id,
+        )
+    except BaseException:
+        shutil.rmtree(destination, ignore_errors=True)
+        raise

@@ -241,3 +241,55 @@ def test_events_stream_ends_for_a_finished_job(api: Api) -> None:
         body = "".join(response.iter_text())
     assert response.headers["content-type"].startswith("text/event-stream")
     assert "event: job" in body and '"status": "cancelled"' in body.replace('":"', '": "')
+
+
+def _zip_of(folder: Path) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for path in sorted(folder.iterdir()):
+            zf.write(path, f"{folder.name}/{path.name}")
+    return buffer.getvalue()
+
+
+def test_upload_an_archive_then_train_on_it(api: Api, tmp_path: Path) -> None:
+    alice = api.token("alice")
+    body = _zip_of(_midi_labels_folder(tmp_path))
+    response = api.client.post("/api/v1/datasets/upload", params={"name": "up"}, content=body, headers=alice)
+    assert response.status_code == 201, response.text
+    dataset = response.json()
+    assert dataset["source"] == "upload" and dataset["format"] == "midi-labels" and dataset["usable"] == 3
+    assert Path(dataset["path"]).is_relative_to(api.settings.object_dir.resolve())
+    assert not list((api.settings.object_dir / "uploads").iterdir())  # the archive itself is not kept
+
+
+def test_oversized_and_malicious_uploads_leave_nothing(api: Api, tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    alice = api.token("alice")
+    too_big = b"x" * (api.settings.max_upload_bytes + 1)
+    response = api.client.post("/api/v1/datasets/upload", params={"name": "big"}, content=too_big, headers=alice)
+    assert response.status_code == 413 and "MLTRAIN_MAX_UPLOAD_BYTES" in response.json()["detail"]
+
+    def chunks():  # no Content-Length: the server must count while streaming
+        for _ in range(5):
+            yield b"y" * (api.settings.max_upload_bytes // 4)
+
+    streamed = api.client.post("/api/v1/datasets/upload", params={"name": "big"}, content=chunks(), headers=alice)
+    assert streamed.status_code == 413
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("../../escape.txt", b"evil")
+    slip = api.client.post("/api/v1/datasets/upload", params={"name": "slip"}, content=buffer.getvalue(), headers=alice)
+    assert slip.status_code == 422 and "escapes" in slip.json()["detail"]
+    empty = api.client.post("/api/v1/datasets/upload", params={"name": "empty"}, content=b"", headers=alice)
+    assert empty.status_code == 422
+    uploads = api.settings.object_dir / "uploads"
+    assert not uploads.exists() or not list(uploads.iterdir())
+    datasets = api.settings.object_dir / "datasets"
+    assert not datasets.exists() or not list(datasets.iterdir())
+    assert api.client.get("/api/v1/datasets", headers=alice).json()["count"] == 0

@@ -28,6 +28,7 @@ class ArrayDataset:
     targets: npt.NDArray[np.float32]
     groups: npt.NDArray[np.int64] | None = None
     split: npt.NDArray[np.str_] | None = None
+    augmented: npt.NDArray[np.bool_] | None = None  # rows made by augmentation: training only, never held out
     source: str = "synthetic"
     info: dict[str, Any] = field(default_factory=dict)
 
@@ -51,7 +52,7 @@ class ArrayDataset:
             raise DataError(f"{self.model_key}: targets must be [{n}, {spec.output_size}], got {self.targets.shape}")
         if not (np.isfinite(self.inputs).all() and np.isfinite(self.targets).all()):
             raise DataError(f"{self.model_key}: the data set contains NaN or infinite values ({self.source})")
-        for name, extra in (("groups", self.groups), ("split", self.split)):
+        for name, extra in (("groups", self.groups), ("split", self.split), ("augmented", self.augmented)):
             if extra is not None and len(extra) != n:
                 raise DataError(f"{self.model_key}: {name} has {len(extra)} entries for {n} samples")
         if self.split is not None:
@@ -67,6 +68,7 @@ class ArrayDataset:
             targets=self.targets[index],
             groups=None if self.groups is None else self.groups[index],
             split=None if self.split is None else self.split[index],
+            augmented=None if self.augmented is None else self.augmented[index],
             source=self.source,
             info=self.info,
         )

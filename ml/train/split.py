@@ -31,11 +31,16 @@ class Split:
 def split_dataset(dataset: ArrayDataset, val_split: float, seed: int) -> Split:
     """Split indices; samples of one source group never straddle train and validation."""
     n = len(dataset)
+    original = np.ones(n, dtype=bool) if dataset.augmented is None else ~dataset.augmented
     if dataset.split is not None and {"train", "validation"} <= set(dataset.split.tolist()):
-        pick = lambda name: np.flatnonzero(dataset.split == name).astype(np.int64)  # noqa: E731
-        return Split(pick("train"), pick("validation"), pick("test"), published=True)
+
+        def pick(name: str, held_out: bool) -> IndexArray:
+            mask = (dataset.split == name) & (original if held_out else True)
+            return np.flatnonzero(mask).astype(np.int64)
+
+        return Split(pick("train", False), pick("validation", True), pick("test", True), published=True)
     groups = dataset.groups if dataset.groups is not None else np.arange(n, dtype=np.int64)
-    unique = np.unique(groups)
+    unique = np.unique(groups[original])
     if len(unique) < 2:
         raise DataError(f"{dataset.model_key}: need at least 2 samples (or source files) to split, got {len(unique)}")
     rng = np.random.default_rng(seed)
@@ -44,4 +49,6 @@ def split_dataset(dataset: ArrayDataset, val_split: float, seed: int) -> Split:
     val_groups = shuffled[:n_val]
     is_val = np.isin(groups, val_groups)
     empty = np.empty(0, dtype=np.int64)
-    return Split(np.flatnonzero(~is_val).astype(np.int64), np.flatnonzero(is_val).astype(np.int64), empty, False)
+    # Augmented rows follow their source file's group into training, and never into validation.
+    validation = np.flatnonzero(is_val & original).astype(np.int64)
+    return Split(np.flatnonzero(~is_val).astype(np.int64), validation, empty, False)

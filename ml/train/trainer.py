@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ml.augment import augment_training_rows
 from ml.checkpoint import load_checkpoint, save_checkpoint
 from ml.config import TrainConfig
 from ml.dataset import ArrayDataset
@@ -132,12 +133,12 @@ def train_model(
         run_id = run_id or state.get("run_id")
         log.info("%s: resuming after epoch %d from %s", model_key, start_epoch, last_path)
 
-    x_all = torch.from_numpy(normalizer.transform(dataset.inputs)).to(device)
-    y_all = torch.from_numpy(dataset.targets).to(device)
-    train_idx = torch.from_numpy(split.train).to(device)
-    x_train, y_train = x_all[train_idx], y_all[train_idx]
-    val_idx = torch.from_numpy(split.validation).to(device)
-    x_val, y_val = x_all[val_idx], y_all[val_idx]
+    # Augmented copies are made from training rows only, so validation and test never see them.
+    train_set = augment_training_rows(dataset.subset(split.train), config.augmentation, config.seed)
+    x_train = torch.from_numpy(normalizer.transform(train_set.inputs)).to(device)
+    y_train = torch.from_numpy(train_set.targets).to(device)
+    x_val = torch.from_numpy(normalizer.transform(dataset.inputs[split.validation])).to(device)
+    y_val = torch.from_numpy(dataset.targets[split.validation]).to(device)
 
     def snapshot(epoch: int, stop_reason: str | None) -> dict[str, Any]:
         return {
@@ -154,7 +155,7 @@ def train_model(
             "config": config.to_dict(),
             "run_id": run_id,
             "stop_reason": stop_reason,
-            "data": {"source": dataset.source, "samples": len(dataset), "train": len(split.train)},
+            "data": {"source": dataset.source, "samples": len(dataset), "train": len(train_set)},
         }
 
     def write_last(epoch: int, stop_reason: str | None) -> None:

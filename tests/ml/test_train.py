@@ -144,3 +144,28 @@ def test_unavailable_device_is_a_clear_error(tmp_path: Path) -> None:
         pytest.skip("this machine has CUDA")
     with pytest.raises(ConfigError, match="no CUDA GPU"):
         train_model("groove_predictor", make_synthetic("groove_predictor", 32, 0), TrainConfig(device="cuda"), tmp_path)
+
+
+@pytest.mark.parametrize("key", ["emotion_recognizer", "dynamics_engine"])
+def test_augmentation_touches_training_rows_only(key: str, tmp_path: Path) -> None:
+    data = make_synthetic(key, 200, seed=0)
+    aug = {"copies": 2, "mel_gain_db": 3.0, "mel_noise_std": 0.5, "transpose_semitones": 2, "tempo_scale": 0.1}
+    result = train_model(key, data, TrainConfig(epochs=1, augmentation=aug), tmp_path)
+    checkpoint = load_checkpoint(tmp_path / f"{key}.last.pt")
+    assert checkpoint["data"]["train"] == 3 * len(result.split.train)  # original + 2 copies
+    assert len(result.split.validation) == 40  # validation untouched
+    plain = train_model(key, data, TrainConfig(epochs=1), tmp_path / "plain")
+    assert plain.history[0]["val_loss"] != result.history[0]["val_loss"]
+
+
+def test_augmented_rows_never_reach_validation() -> None:
+    from ml.train.split import split_dataset
+
+    base = make_synthetic("groove_predictor", 40, seed=0)
+    groups = np.repeat(np.arange(20), 2)
+    flags = np.tile([False, True], 20)  # every second row is an augmented copy of its group
+    data = ArrayDataset("groove_predictor", base.inputs, base.targets, groups=groups, augmented=flags)
+    split = split_dataset(data, 0.25, seed=1)
+    assert not flags[split.validation].any()
+    assert set(groups[split.validation]).isdisjoint(set(groups[split.train]))
+    assert flags[split.train].sum() == 15  # the augmented copies of the 15 training groups

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ml import emotion
+from ml.data.audio.augment import augment_waveform, waveform_settings
 from ml.data.audio.decode import AUDIO_SUFFIXES, audio_info, load_audio
 from ml.data.audio.features import FEATURE_SETTINGS, MIN_SECONDS, clip_features
 from ml.data.base import DataFormat, LoadOptions, ValidationReport
@@ -173,7 +174,7 @@ def _scan(name: str, root: Path) -> tuple[ValidationReport, list[Clip]]:
 def _load(name: str, root: Path, model_key: str, options: LoadOptions) -> ArrayDataset:
     report, clips = _scan(name, root)
     cache = FeatureCache(options.cache_dir)
-    inputs, targets, groups = [], [], []
+    inputs, targets, groups, flags = [], [], [], []
     for group, clip in enumerate(clips):
         settings = {**FEATURE_SETTINGS, "offset": clip.offset, "duration": clip.duration}
 
@@ -185,9 +186,23 @@ def _load(name: str, root: Path, model_key: str, options: LoadOptions) -> ArrayD
         except DataError as exc:  # a file that passed the header check but fails to decode
             report.skip(clip.path.relative_to(root), str(exc))
             continue
-        inputs.append(windows)
-        targets.append(np.repeat(emotion.encode(clip.valence, clip.arousal)[None, :], len(windows), axis=0))
-        groups.append(np.full(len(windows), group, dtype=np.int64))
+        rows = [(windows, False)]
+        for copy in range(options.augmentation.copies if waveform_settings(options.augmentation) else 0):
+            aug_settings = {**settings, "augmentation": vars(options.augmentation), "copy": copy, "seed": options.seed}
+
+            def compute_copy(
+                path: Path, clip: Clip = clip, copy: int = copy, group: int = group
+            ) -> dict[str, np.ndarray]:
+                rng = np.random.default_rng([options.seed, group, copy])
+                y = load_audio(path, offset=clip.offset, duration=clip.duration)
+                return {"windows": clip_features(augment_waveform(y, options.augmentation, rng))}
+
+            rows.append((cache.get_or_compute(clip.path, aug_settings, compute_copy)["windows"], True))
+        for block, is_copy in rows:
+            inputs.append(block)
+            targets.append(np.repeat(emotion.encode(clip.valence, clip.arousal)[None, :], len(block), axis=0))
+            groups.append(np.full(len(block), group, dtype=np.int64))
+            flags.append(np.full(len(block), is_copy))
     if not inputs:
         raise DataError(f"no usable audio in {root} as {name} ({report.files_found} files found)")
     return ArrayDataset(
@@ -195,8 +210,9 @@ def _load(name: str, root: Path, model_key: str, options: LoadOptions) -> ArrayD
         np.concatenate(inputs),
         np.concatenate(targets),
         groups=np.concatenate(groups),
+        augmented=np.concatenate(flags),
         source=name,
-        info={"files_used": len(inputs), "skipped": len(report.skipped), "cache": vars(cache.stats)},
+        info={"files_used": len(clips), "skipped": len(report.skipped), "cache": vars(cache.stats)},
     )
 
 

@@ -122,3 +122,14 @@ def test_a_folder_with_nothing_usable_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "labels.csv").write_text("filename,valence,arousal\nmissing.wav,0.1,0.2\n")
     with pytest.raises(DataError, match="no usable audio"):
         load_dataset(tmp_path, "emotion_recognizer", "audio-labels")
+
+
+def test_waveform_augmentation_adds_flagged_training_copies(clips: Path, tmp_path: Path) -> None:
+    from ml.config import AugmentationConfig
+
+    aug = AugmentationConfig(copies=1, pitch_shift_semitones=2, noise_snr_db=20)
+    data = load_dataset(clips, "emotion_recognizer", options=LoadOptions(cache_dir=tmp_path, augmentation=aug))
+    plain = load_dataset(clips, "emotion_recognizer")
+    assert data.augmented is not None and data.augmented.sum() > 0
+    np.testing.assert_array_equal(data.inputs[~data.augmented], plain.inputs)
+    assert not np.allclose(data.inputs[data.augmented][: len(plain.inputs)], plain.inputs)

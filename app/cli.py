@@ -31,6 +31,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--no-worker", action="store_true", help="serve the API only")
     serve.set_defaults(handler=run_serve)
 
+    sweeper = subparsers.add_parser("sweeper", help="re-queue jobs of dead workers and re-send lost messages")
+    sweeper.add_argument("--interval", type=float, default=5.0, help="seconds between sweeps")
+    sweeper.add_argument("--resend-after", type=float, default=300.0, help="re-send jobs queued this long")
+    sweeper.set_defaults(handler=run_sweeper_command)
+
     worker = subparsers.add_parser("worker", help="run a Celery worker")
     worker.add_argument("--queues", default="cpu", help="comma-separated: cpu, gpu")
     worker.add_argument("--concurrency", type=int, default=1)
@@ -158,6 +163,12 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"created the first API token (saved in {settings.token_file}):\n  {token}", flush=True)
     else:
         print(f"API tokens exist; the first one is saved in {settings.token_file}", flush=True)
+    stop_sweeper = threading.Event()
+    from worker.sweeper import default_enqueue, run_sweeper
+
+    threading.Thread(
+        target=run_sweeper, args=(settings, default_enqueue(settings), stop_sweeper), name="sweeper", daemon=True
+    ).start()
     supervisor = None
     if not args.no_worker:
         executable = Path(sys.executable).parent / "mltrain"
@@ -166,8 +177,20 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
     finally:
+        stop_sweeper.set()
         if supervisor is not None:
             supervisor.stop()
+    return 0
+
+
+def run_sweeper_command(args: argparse.Namespace) -> int:
+    """Handler of `mltrain sweeper`: sweep until interrupted."""
+    from worker.sweeper import default_enqueue, run_sweeper
+
+    settings = _settings()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    run_sweeper(settings, default_enqueue(settings), stop, interval=args.interval, resend_after=args.resend_after)
     return 0
 
 

@@ -6,14 +6,21 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# ml.config.MAX_EPOCHS is the library's hard bound; the service may only lower it (see max_epochs).
+LIBRARY_MAX_EPOCHS = 10_000
+
+
+class SettingsError(ValueError):
+    """The environment holds an invalid MLTRAIN_* value; the message names each one and what is expected."""
 
 
 class Settings(BaseSettings):
     """Everything the API and the workers read from the environment."""
 
-    model_config = SettingsConfigDict(env_prefix="MLTRAIN_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="MLTRAIN_", extra="ignore", validate_default=True)
 
     database_url: str = "sqlite:///var/mltrain.db"
     broker_url: str = "sqla+sqlite:///var/broker.db"
@@ -21,8 +28,16 @@ class Settings(BaseSettings):
     # Folders whose contents may be registered as data sets (comma-separated in the environment).
     dataset_roots: Annotated[list[Path], NoDecode] = Field(default_factory=lambda: [Path("var/datasets")])
     max_upload_bytes: int = Field(default=2 * 1024**3, gt=0)
-    torch_threads: int = Field(default=1, ge=1, le=256)
+    # Uploads are streamed here first (same file system as object_dir keeps the final move cheap).
+    upload_dir: Path = Path("var/uploads")
+    # Job limits: the API refuses what a worker could never finish or that would flood the queue.
+    max_epochs: int = Field(default=1000, ge=1, le=LIBRARY_MAX_EPOCHS)
+    max_active_jobs_per_owner: int = Field(default=100, ge=1, le=100_000)
     max_attempts: int = Field(default=3, ge=1, le=100)
+    # Server-sent events: how often the job row is polled and how long one stream may stay open.
+    events_poll_seconds: float = Field(default=0.5, gt=0.0, le=60.0)
+    events_max_seconds: float = Field(default=3600.0, gt=0.0, le=86_400.0)
+    torch_threads: int = Field(default=1, ge=1, le=256)
     lease_seconds: float = Field(default=60.0, gt=1.0)
     heartbeat_seconds: float = Field(default=10.0, gt=0.05)
     token_file: Path = Path("var/admin-token")
@@ -34,31 +49,53 @@ class Settings(BaseSettings):
             return [Path(part.strip()) for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("dataset_roots")
+    @classmethod
+    def _some_roots(cls, value: list[Path]) -> list[Path]:
+        if not value:
+            raise ValueError("give at least one folder (comma-separated) that data sets may be registered from")
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
         if not value.startswith(("sqlite://", "postgresql")):
-            raise ValueError("MLTRAIN_DATABASE_URL must be sqlite:///... or postgresql+psycopg://...")
+            raise ValueError("must be sqlite:///PATH or postgresql+psycopg://USER@HOST/DB")
         return value
 
     @field_validator("broker_url")
     @classmethod
     def _known_broker(cls, value: str) -> str:
         if not value.startswith(("sqla+", "redis://", "rediss://", "amqp://", "memory://")):
-            raise ValueError("MLTRAIN_BROKER_URL must be sqla+sqlite:///..., redis://... or amqp://...")
+            raise ValueError("must be sqla+sqlite:///PATH, redis://HOST:PORT/N or amqp://...")
         return value
-
-    def resolved_roots(self) -> list[Path]:
-        """Allowed data-set roots, absolute with symlinks resolved (uploads unpack under the object folder)."""
-        return [root.expanduser().resolve() for root in [*self.dataset_roots, self.upload_root]]
 
     @property
     def upload_root(self) -> Path:
-        """Where uploaded archives are unpacked (server-chosen names only)."""
+        """Where uploaded archives are unpacked (`OBJECT_DIR/datasets/<id>`, server-chosen names only)."""
         return self.object_dir / "datasets"
+
+    def registration_roots(self) -> list[Path]:
+        """Folders a client may register by path: MLTRAIN_DATASET_ROOTS, absolute with symlinks resolved."""
+        return [root.expanduser().resolve() for root in self.dataset_roots]
+
+    def resolved_roots(self) -> list[Path]:
+        """Every folder a data set may live in: the registration roots plus the upload root (workers check it)."""
+        return [*self.registration_roots(), self.upload_root.expanduser().resolve()]
+
+
+def load_settings() -> Settings:
+    """Read the settings, turning a pydantic error into one message that names each bad MLTRAIN_* variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = [
+            f"MLTRAIN_{'_'.join(str(p) for p in error['loc'][:1]).upper()}: {error['msg']}" for error in exc.errors()
+        ]
+        raise SettingsError("invalid configuration:\n  " + "\n  ".join(lines)) from None
 
 
 @lru_cache
 def get_settings() -> Settings:
     """The process-wide settings (read once)."""
-    return Settings()
+    return load_settings()

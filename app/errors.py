@@ -53,6 +53,12 @@ class Unprocessable(DomainError):
     status_code = 422
 
 
+class TooManyRequests(DomainError):
+    """The owner has too many unfinished jobs (MLTRAIN_MAX_ACTIVE_JOBS_PER_OWNER)."""
+
+    status_code = 429
+
+
 class PayloadTooLarge(DomainError):
     """An upload exceeds MLTRAIN_MAX_UPLOAD_BYTES."""
 

@@ -2,35 +2,49 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
+from app.api.deps import Enqueue
 from app.api.routes import artifacts, datasets, health, jobs
 from app.config import Settings, get_settings
+from app.db import get_engine
 from app.errors import install_error_handlers
 
 API_PREFIX = "/api/v1"
 
 
-def _default_enqueue(settings: Settings) -> Callable[[str, str], None]:
+def broker_enqueue(settings: Settings) -> Enqueue:
+    """The production enqueue: worker.celery_app.send_job on the configured broker (imported on first use)."""
+
     def enqueue(job_id: str, queue: str) -> None:
-        from worker.celery_app import send_job
+        from worker.celery_app import send_job  # Celery only; never torch
 
         send_job(job_id, queue, broker_url=settings.broker_url)
 
     return enqueue
 
 
-def create_app(settings: Settings | None = None, enqueue: Callable[[str, str], None] | None = None) -> FastAPI:
-    """Build the app; tests pass their own settings and enqueue function."""
+def api_router() -> APIRouter:
+    """Every resource router, combined under /api/v1."""
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (datasets, jobs, artifacts):
+        api.include_router(module.router)
+    return api
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for `settings` (default: the environment); tests override `get_enqueuer`."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        settings.object_dir.mkdir(parents=True, exist_ok=True)
+        for folder in (settings.object_dir, settings.upload_dir):
+            folder.mkdir(parents=True, exist_ok=True)
         yield
+        get_engine(settings.database_url).dispose()
 
     app = FastAPI(
         title="mltrain",
@@ -39,11 +53,8 @@ def create_app(settings: Settings | None = None, enqueue: Callable[[str, str], N
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.enqueue = enqueue or _default_enqueue(settings)
+    app.state.enqueue = broker_enqueue(settings)
     install_error_handlers(app)
-    api = APIRouter(prefix=API_PREFIX)
-    for module in (datasets, jobs, artifacts):
-        api.include_router(module.router)
-    app.include_router(api)
+    app.include_router(api_router())
     app.include_router(health.router)
     return app

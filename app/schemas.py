@@ -7,12 +7,30 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ml.models import MODEL_KEYS
-
+# The keys of ml.models.MODEL_KEYS, repeated here because ml.models imports torch (a test keeps them equal).
+MODEL_KEYS = ("emotion_recognizer", "melody_transformer", "harmony_predictor", "dynamics_engine", "groove_predictor")
 ModelName = Literal[
     "emotion_recognizer", "melody_transformer", "harmony_predictor", "dynamics_engine", "groove_predictor", "all"
 ]
-assert set(ModelName.__args__) == {*MODEL_KEYS, "all"}  # type: ignore[attr-defined]
+JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+JobType = Literal["train", "evaluate"]
+QueueName = Literal["cpu", "gpu"]
+
+_ID = "3f0c2d8e9b6a4f1e8d7c6b5a49382716"
+_WHEN = "2026-11-24T21:07:17.883566Z"
+_SHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+_REPORT = {
+    "format": "audio-labels",
+    "root": "/srv/datasets/mood",
+    "models": ["emotion_recognizer"],
+    "files_found": 120,
+    "usable": 118,
+    "skipped": [{"path": "broken.wav", "reason": "unreadable audio"}],
+    "duration_seconds": {"total": 3540.0, "min": 3.0, "max": 45.0},
+    "label_ranges": {"valence": [-0.9, 0.8], "arousal": [-0.7, 0.95]},
+    "splits": {},
+    "warnings": [],
+}
 
 
 class Input(BaseModel):
@@ -24,41 +42,53 @@ class Input(BaseModel):
 class DatasetCreate(Input):
     """Register a folder on the server."""
 
-    name: str = Field(min_length=1, max_length=200, examples=["deam"])
-    path: str = Field(min_length=1, max_length=4096, examples=["/srv/datasets/DEAM"])
-    format: str | None = Field(default=None, max_length=50, examples=["deam"], description="detected when omitted")
+    name: str = Field(min_length=1, max_length=200, examples=["mood-clips"])
+    path: str = Field(
+        min_length=1,
+        max_length=4096,
+        examples=["/srv/datasets/mood"],
+        description="absolute folder on the server, inside one of MLTRAIN_DATASET_ROOTS",
+    )
+    format: str | None = Field(
+        default=None, max_length=50, examples=["audio-labels"], description="detected when omitted"
+    )
 
 
 class DatasetPublic(BaseModel):
     """A registered data set with its validation report."""
 
     model_config = ConfigDict(from_attributes=True)
-    id: str
-    name: str
-    format: str
-    path: str
-    source: str
-    usable: int
-    report: dict[str, Any]
-    created_at: datetime
+    id: str = Field(examples=[_ID])
+    name: str = Field(examples=["mood-clips"])
+    format: str = Field(examples=["audio-labels"])
+    path: str = Field(examples=["/srv/datasets/mood"], description="resolved absolute folder")
+    source: Literal["folder", "upload"] = Field(examples=["folder"])
+    usable: int = Field(examples=[118], description="files the format can use")
+    report: dict[str, Any] = Field(examples=[_REPORT], description="files found, usable, skipped with reasons")
+    created_at: datetime = Field(examples=[_WHEN])
 
 
 class DatasetsPublic(BaseModel):
     """A page of data sets."""
 
-    data: list[DatasetPublic]
-    count: int
+    data: list[DatasetPublic] = Field(examples=[[]])
+    count: int = Field(examples=[1], description="total matching, not only this page")
 
 
 class JobCreate(Input):
     """Submit a training or evaluation job."""
 
-    type: Literal["train", "evaluate"] = Field(examples=["train"])
-    model: ModelName = Field(examples=["all"])
-    dataset_id: str | None = Field(default=None, max_length=32, examples=[None])
-    synthetic: bool = Field(default=False, examples=[True])
+    type: JobType = Field(examples=["train"])
+    model: ModelName = Field(examples=["all"], description="one model key, or all five")
+    dataset_id: str | None = Field(
+        default=None, max_length=32, examples=[_ID], description="a registered data set (or synthetic: true)"
+    )
+    synthetic: bool = Field(default=False, examples=[True], description="train on generated data instead")
     source_job_id: str | None = Field(
-        default=None, max_length=32, description="evaluate jobs: the finished train job whose models to evaluate"
+        default=None,
+        max_length=32,
+        examples=[_ID],
+        description="evaluate jobs: the succeeded train job whose models to evaluate",
     )
     params: dict[str, Any] = Field(
         default_factory=dict,
@@ -67,68 +97,71 @@ class JobCreate(Input):
         "early_stopping_patience, min_delta, checkpoint_every, seed, device, normalize, synthetic_samples, "
         "architecture, augmentation",
     )
-    queue: Literal["cpu", "gpu"] = Field(default="cpu", examples=["cpu"])
+    queue: QueueName = Field(default="cpu", examples=["cpu"], description="which workers take it")
 
 
 class Progress(BaseModel):
     """Where a running job is."""
 
-    current_model: str | None
-    epoch: int | None
-    total_epochs: int | None
-    fraction: float
-    eta_seconds: float | None
+    current_model: str | None = Field(examples=["melody_transformer"])
+    epoch: int | None = Field(examples=[7])
+    total_epochs: int | None = Field(examples=[20])
+    fraction: float = Field(examples=[0.27], description="0..1 over every model of the job")
+    eta_seconds: float | None = Field(examples=[95.0])
 
 
 class JobPublic(BaseModel):
     """A job as clients see it."""
 
-    id: str
-    type: str
-    model: str
-    dataset_id: str | None
-    synthetic: bool
-    source_job_id: str | None
-    params: dict[str, Any]
-    queue: str
-    status: str
-    attempt: int
-    cancel_requested: bool
+    id: str = Field(examples=[_ID])
+    type: JobType = Field(examples=["train"])
+    model: str = Field(examples=["all"])
+    dataset_id: str | None = Field(examples=[None])
+    synthetic: bool = Field(examples=[True])
+    source_job_id: str | None = Field(examples=[None])
+    params: dict[str, Any] = Field(examples=[{"epochs": 20}])
+    queue: QueueName = Field(examples=["cpu"])
+    status: JobStatus = Field(examples=["running"])
+    attempt: int = Field(examples=[1], description="0 until a worker claims it; grows on each retry")
+    cancel_requested: bool = Field(examples=[False])
     progress: Progress
-    latest_metrics: dict[str, Any] | None
-    result: dict[str, Any] | None
-    error: str | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    updated_at: datetime
+    latest_metrics: dict[str, Any] | None = Field(examples=[{"epoch": 7, "train_loss": 0.021, "val_loss": 0.024}])
+    result: dict[str, Any] | None = Field(examples=[None], description="the pipeline summary once succeeded")
+    error: str | None = Field(examples=[None])
+    created_at: datetime = Field(examples=[_WHEN])
+    enqueued_at: datetime | None = Field(examples=[_WHEN], description="null until the broker accepted it")
+    started_at: datetime | None = Field(examples=[_WHEN])
+    finished_at: datetime | None = Field(examples=[None])
+    updated_at: datetime = Field(examples=[_WHEN])
 
 
 class JobsPublic(BaseModel):
     """A page of jobs."""
 
-    data: list[JobPublic]
-    count: int
+    data: list[JobPublic] = Field(examples=[[]])
+    count: int = Field(examples=[1], description="total matching, not only this page")
 
 
 class MetricPublic(BaseModel):
     """One epoch of one model."""
 
-    model: str
-    epoch: int
-    values: dict[str, Any]
+    model: str = Field(examples=["groove_predictor"])
+    epoch: int = Field(examples=[3])
+    values: dict[str, Any] = Field(examples=[{"train_loss": 0.031, "val_loss": 0.035, "lr": 0.001}])
 
 
 class ArtifactPublic(BaseModel):
     """A downloadable file of a job."""
 
     model_config = ConfigDict(from_attributes=True)
-    name: str
-    kind: str
-    size: int
-    sha256: str
-    content_type: str
-    created_at: datetime
+    name: str = Field(examples=["groove_predictor.json"])
+    kind: Literal["model_json", "checkpoint", "metrics", "evaluation", "export_report", "plot", "other"] = Field(
+        examples=["model_json"]
+    )
+    size: int = Field(examples=[45213])
+    sha256: str = Field(examples=[_SHA])
+    content_type: str = Field(examples=["application/json"])
+    created_at: datetime = Field(examples=[_WHEN])
 
 
 def job_public(job: Any) -> JobPublic:
@@ -156,6 +189,7 @@ def job_public(job: Any) -> JobPublic:
         result=job.result,
         error=job.error,
         created_at=job.created_at,
+        enqueued_at=job.enqueued_at,
         started_at=job.started_at,
         finished_at=job.finished_at,
         updated_at=job.updated_at,

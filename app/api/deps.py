@@ -1,4 +1,4 @@
-"""Typed dependencies: settings, a database session per request, the current owner from the bearer token."""
+"""Typed dependencies: settings, a database session per request, the current owner, the enqueue function."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.db import session_factory, utcnow
+from app.db import session_factory, session_scope
 from app.errors import Unauthorized
-from app.services.tokens import authenticate
+from app.services.tokens import authenticate, touch_token
 
 bearer = HTTPBearer(auto_error=False, description="an API token from `mltrain tokens create`")
+Enqueue = Callable[[str, str], None]
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -26,9 +27,8 @@ def get_settings_dep(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-def get_session(settings: SettingsDep) -> Iterator[Session]:
-    """A session committed when the request succeeds, rolled back otherwise."""
-    session = session_factory(settings.database_url)()
+def _session(settings: Settings, *, read_only: bool) -> Iterator[Session]:
+    session = session_factory(settings.database_url, read_only=read_only)()
     try:
         yield session
         session.commit()
@@ -39,25 +39,41 @@ def get_session(settings: SettingsDep) -> Iterator[Session]:
         session.close()
 
 
+def get_session(settings: SettingsDep) -> Iterator[Session]:
+    """A write session, committed when the request succeeds and rolled back otherwise."""
+    yield from _session(settings, read_only=False)
+
+
+def get_read_session(settings: SettingsDep) -> Iterator[Session]:
+    """A session for requests that only read (on SQLite it never takes the write lock)."""
+    yield from _session(settings, read_only=True)
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 
 
-def get_owner(session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:
-    """The owner behind the bearer token; 401 without a valid one."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
+def get_owner(
+    settings: SettingsDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> str:
+    """The owner behind the bearer token; 401 (with WWW-Authenticate) without a valid one."""
+    if credentials is None:
         raise Unauthorized("missing bearer token (Authorization: Bearer <token>)")
-    token = authenticate(session, token=credentials.credentials)
-    token.last_used_at = utcnow()
-    return token.owner
+    with session_scope(settings.database_url, read_only=True) as session:
+        token = authenticate(session, token=credentials.credentials)
+        owner, token_id, last_used = token.owner, token.id, token.last_used_at
+    with session_scope(settings.database_url) as session:
+        touch_token(session, token_id=token_id, last_used_at=last_used)
+    return owner
 
 
 CurrentOwner = Annotated[str, Depends(get_owner)]
 
 
-def get_enqueuer(request: Request) -> Callable[[str, str], None]:
-    """The function that hands a job id to the broker (replaceable in tests)."""
-    enqueue: Callable[[str, str], None] = request.app.state.enqueue
+def get_enqueuer(request: Request) -> Enqueue:
+    """The function that hands a committed job id to the broker (tests override this dependency)."""
+    enqueue: Enqueue = request.app.state.enqueue
     return enqueue
 
 
-EnqueueDep = Annotated[Callable[[str, str], None], Depends(get_enqueuer)]
+EnqueueDep = Annotated[Enqueue, Depends(get_enqueuer)]

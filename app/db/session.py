@@ -24,8 +24,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
 
 
+READ_ONLY = "mltrain_read_only"
+
+
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Write transactions take the write lock up front (IMMEDIATE): two writers then queue on busy_timeout instead
+    # of deadlocking on a read->write upgrade. Read-only sessions (session_factory(url, read_only=True)) start a
+    # deferred transaction, so under WAL they run beside a writer without waiting for it.
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:
@@ -51,15 +60,17 @@ def get_engine(url: str) -> Engine:
     return _ENGINES[url]
 
 
-def session_factory(url: str) -> sessionmaker[Session]:
-    """A sessionmaker bound to the engine of `url`."""
-    return sessionmaker(bind=get_engine(url), expire_on_commit=False)
+def session_factory(url: str, *, read_only: bool = False) -> sessionmaker[Session]:
+    """A sessionmaker bound to the engine of `url`; read_only sessions must not write (SQLite: deferred BEGIN)."""
+    engine = get_engine(url)
+    bind = engine.execution_options(**{READ_ONLY: True}) if read_only else engine
+    return sessionmaker(bind=bind, expire_on_commit=False)
 
 
 @contextmanager
-def session_scope(url: str) -> Iterator[Session]:
+def session_scope(url: str, *, read_only: bool = False) -> Iterator[Session]:
     """A session that commits on success and rolls back on error."""
-    session = session_factory(url)()
+    session = session_factory(url, read_only=read_only)()
     try:
         yield session
         session.commit()

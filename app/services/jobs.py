@@ -6,6 +6,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -13,13 +14,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db import Job, JobMetric, utcnow
-from app.errors import Conflict, NotFound, Unprocessable
+from app.errors import Conflict, NotFound, TooManyRequests, Unprocessable
+from app.schemas import MODEL_KEYS
 from app.services.datasets import get_dataset
-from ml.config import TrainConfig
+from ml.config import TrainConfig  # NB: ml.config imports ml.models, hence torch, when the app starts
 from ml.errors import ConfigError
-from ml.models import MODEL_KEYS
 
 FINISHED = ("succeeded", "failed", "cancelled")
+ACTIVE = ("queued", "running")
 Enqueue = Callable[[str, str], None]
 
 
@@ -34,6 +36,8 @@ def create_job(
     body: dict[str, Any],
     idempotency_key: str | None,
     max_attempts: int,
+    max_epochs: int,
+    max_active_jobs: int,
 ) -> tuple[Job, bool]:
     """Insert a queued job (not yet enqueued); returns (job, created). Same key + same body returns the original."""
     digest = _request_hash(body)
@@ -47,14 +51,16 @@ def create_job(
     if model != "all" and model not in MODEL_KEYS:
         raise Unprocessable(f"model: unknown model {model!r}; choose one of {', '.join(MODEL_KEYS)} or all")
     try:
-        TrainConfig.from_dict(params)
+        config = TrainConfig.from_dict(params)
     except ConfigError as exc:
         raise Unprocessable(f"params: {exc}") from None
+    if config.epochs > max_epochs:
+        raise Unprocessable(f"params: epochs must be at most {max_epochs} on this server (MLTRAIN_MAX_EPOCHS)")
     dataset_id = body.get("dataset_id")
     if bool(dataset_id) == bool(body.get("synthetic")):
         raise Unprocessable("give exactly one of dataset_id or synthetic: true")
     if dataset_id:
-        get_dataset(session, owner=owner, dataset_id=dataset_id)
+        get_dataset(session, owner=owner, dataset_id=dataset_id, lock="read")
     source_job_id = body.get("source_job_id")
     if body["type"] == "evaluate":
         if not source_job_id:
@@ -64,6 +70,12 @@ def create_job(
             raise Unprocessable(f"source_job_id: job {source_job_id} is not a succeeded train job")
     elif source_job_id:
         raise Unprocessable("source_job_id is only for evaluate jobs")
+    active = session.scalar(select(func.count()).where(Job.owner == owner, Job.status.in_(ACTIVE))) or 0
+    if active >= max_active_jobs:
+        raise TooManyRequests(
+            f"{active} of your jobs are queued or running (MLTRAIN_MAX_ACTIVE_JOBS_PER_OWNER={max_active_jobs}); "
+            "wait for some to finish or cancel them"
+        )
     job = Job(
         id=uuid.uuid4().hex,
         owner=owner,
@@ -92,9 +104,22 @@ def create_job(
     return job, True
 
 
-def mark_enqueued(session: Session, *, job_id: str) -> None:
+def mark_enqueued(session: Session, *, job: Job) -> None:
     """Record that the broker accepted the job's message."""
-    session.execute(update(Job).where(Job.id == job_id).values(enqueued_at=utcnow()))
+    job.enqueued_at = utcnow()
+    session.flush()
+
+
+def jobs_to_resend(session: Session, *, older_than_seconds: float, limit: int = 100) -> list[tuple[str, str]]:
+    """(id, queue) of queued jobs the broker never accepted, oldest first: what a sweeper re-sends."""
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    rows = session.execute(
+        select(Job.id, Job.queue)
+        .where(Job.status == "queued", Job.enqueued_at.is_(None), Job.created_at < cutoff)
+        .order_by(Job.created_at)
+        .limit(limit)
+    )
+    return [(job_id, queue) for job_id, queue in rows]
 
 
 def get_job(session: Session, *, owner: str, job_id: str) -> Job:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.db import ApiToken, utcnow
@@ -36,6 +37,16 @@ def authenticate(session: Session, *, token: str) -> ApiToken:
     if row is None or not hmac.compare_digest(row.token_hash, digest) or row.revoked_at is not None:
         raise Unauthorized("invalid or revoked token")
     return row
+
+
+TOUCH_INTERVAL = timedelta(minutes=5)
+
+
+def touch_token(session: Session, *, token_id: int, last_used_at: datetime | None) -> None:
+    """Record the token's use, at most once per TOUCH_INTERVAL (so reads rarely need a write transaction)."""
+    now = utcnow()
+    if last_used_at is None or now - last_used_at >= TOUCH_INTERVAL:
+        session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
 
 
 def revoke_token(session: Session, *, name: str) -> None:

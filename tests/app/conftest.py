@@ -1,4 +1,4 @@
-"""API fixtures: a migrated database (SQLite, and PostgreSQL when reachable), a real HTTP client, tokens."""
+"""API fixtures: a migrated database (SQLite per test; one PostgreSQL database per session), a real client, tokens."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from pathlib import Path
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import delete
 
+from app.api.deps import get_enqueuer
 from app.config import Settings
-from app.db import session_scope
+from app.db import Base, dispose_engines, get_engine, session_scope
 from app.main import create_app
 from app.migrate import upgrade
 from app.services.tokens import create_token
@@ -30,16 +32,40 @@ def postgres_available() -> bool:
         return False
 
 
-def fresh_postgres_url() -> str:
-    """Create an empty database and return its SQLAlchemy URL; CI must have PostgreSQL, so skip only locally."""
+def require_postgres() -> None:
+    """Skip when PostgreSQL is unreachable, except in CI (CI=true), where these tests must run."""
     if not postgres_available():
         if os.environ.get("CI") == "true":
             pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432 and CI=true: these tests must run")
         pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+
+
+def create_postgres_database() -> str:
+    """Create an empty database; return its SQLAlchemy URL."""
+    require_postgres()
     name = f"mltrain_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
     return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+
+def drop_postgres_database(url: str) -> None:
+    """Drop a database made by create_postgres_database (closing this process' pooled connections first)."""
+    get_engine(url).dispose()
+    name = url.rsplit("/", 1)[-1]
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """One migrated PostgreSQL database for the test session, dropped at its end."""
+    url = create_postgres_database()
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        drop_postgres_database(url)
 
 
 @dataclass
@@ -57,22 +83,51 @@ class Api:
         return {"Authorization": f"Bearer {token}"}
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
-def api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
-    """The app on a freshly migrated database, with a recording enqueue function."""
-    url = f"sqlite:///{tmp_path / 'mltrain.db'}" if request.param == "sqlite" else fresh_postgres_url()
+def make_settings(tmp_path: Path, url: str) -> Settings:
+    """Settings that keep every file of the app under `tmp_path`."""
     roots = tmp_path / "datasets"
-    roots.mkdir()
-    settings = Settings(
+    roots.mkdir(exist_ok=True)
+    return Settings(
         database_url=url,
         broker_url="memory://",
         object_dir=tmp_path / "objects",
+        upload_dir=tmp_path / "uploads",
         dataset_roots=[roots],
         max_upload_bytes=1 << 20,
+        max_epochs=500,
+        max_active_jobs_per_owner=20,
+        events_poll_seconds=0.05,
+        events_max_seconds=5,
     )
-    upgrade(url)
+
+
+def _empty_tables(url: str) -> None:
+    with session_scope(url) as session:
+        for table in reversed(Base.metadata.sorted_tables):
+            session.execute(delete(table))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+def api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
+    """The app on a migrated database, with the enqueue dependency replaced by a recorder."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'mltrain.db'}"
+        upgrade(url)
+    else:
+        url = request.getfixturevalue("postgres_url")
+        _empty_tables(url)
+    settings = make_settings(tmp_path, url)
+    app = create_app(settings)
     api = Api(client=None, settings=settings)  # type: ignore[arg-type]
-    app = create_app(settings, enqueue=lambda job_id, queue: api.enqueued.append((job_id, queue)))
+    app.dependency_overrides[get_enqueuer] = lambda: lambda job_id, queue: api.enqueued.append((job_id, queue))
     with TestClient(app) as client:
         api.client = client
         yield api
+    if request.param == "sqlite":
+        get_engine(url).dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _dispose_engines_at_exit() -> Iterator[None]:
+    yield
+    dispose_engines()

@@ -1,19 +1,39 @@
-"""/datasets: register, list, read, delete."""
+"""/datasets: register a server folder or upload an archive; list, read, delete."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 
-from app.api.deps import CurrentOwner, SessionDep, SettingsDep
-from app.errors import PayloadTooLarge
+from app.api.deps import CurrentOwner, ReadSessionDep, SessionDep, SettingsDep
+from app.api.uploads import receive_upload
+from app.errors import Unprocessable
 from app.schemas import DatasetCreate, DatasetPublic, DatasetsPublic
 from app.services import datasets as service
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
+
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary", "description": "a zip or tar(.gz) archive"},
+                        "name": {"type": "string", "examples": ["mood-clips"], "description": "default: file name"},
+                        "format": {"type": "string", "examples": ["audio-labels"], "description": "detected if absent"},
+                    },
+                }
+            },
+        },
+    }
+}
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=DatasetPublic)
@@ -22,45 +42,35 @@ def register_dataset(
 ) -> DatasetPublic:
     """Register a server-side folder under an allowed root; 201 with its validation report."""
     dataset = service.register_dataset(
-        session, owner=owner, name=body.name, path=body.path, fmt=body.format, roots=settings.resolved_roots()
+        session, owner=owner, name=body.name, path=body.path, fmt=body.format, roots=settings.registration_roots()
     )
     return DatasetPublic.model_validate(dataset)
 
 
-@router.post(
-    "/upload",
-    status_code=status.HTTP_201_CREATED,
-    response_model=DatasetPublic,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-        }
-    },
-)
+@router.post("/upload", status_code=status.HTTP_201_CREATED, response_model=DatasetPublic, openapi_extra=UPLOAD_BODY)
 async def upload_dataset(
     request: Request,
     owner: CurrentOwner,
     session: SessionDep,
     settings: SettingsDep,
-    name: Annotated[str, Query(min_length=1, max_length=200)],
-    format: Annotated[str | None, Query(max_length=50)] = None,
+    name: Annotated[str | None, Query(min_length=1, max_length=200, examples=["mood-clips"])] = None,
+    format: Annotated[str | None, Query(max_length=50, examples=["audio-labels"])] = None,
 ) -> DatasetPublic:
-    """Upload a zip/tar archive as the raw request body (streamed, size-limited), unpack safely, register it."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes:
-        raise PayloadTooLarge(f"upload exceeds MLTRAIN_MAX_UPLOAD_BYTES ({settings.max_upload_bytes} bytes)")
-    archive = settings.object_dir / "uploads" / f"{uuid.uuid4().hex}.part"
-    await service.receive_upload(request.stream(), target=archive, limit=settings.max_upload_bytes)
+    """Upload a zip/tar archive (multipart field `file`, or the raw body); 413 past MLTRAIN_MAX_UPLOAD_BYTES."""
+    upload = await receive_upload(request, upload_dir=settings.upload_dir, limit=settings.max_upload_bytes)
+    name = (upload.fields.get("name") or name or upload.filename or "upload").strip()[:200] or "upload"
+    fmt = upload.fields.get("format") or format
+    if fmt is not None and len(fmt) > 50:
+        upload.path.unlink(missing_ok=True)
+        raise Unprocessable("format: at most 50 characters")
     dataset = await run_in_threadpool(
         service.register_upload,
         session,
         owner=owner,
         name=name,
-        fmt=format,
-        archive=archive,
+        fmt=fmt,
+        archive=upload.path,
         upload_root=settings.upload_root,
-        roots=settings.resolved_roots(),
     )
     return DatasetPublic.model_validate(dataset)
 
@@ -68,7 +78,7 @@ async def upload_dataset(
 @router.get("", response_model=DatasetsPublic)
 def list_datasets(
     owner: CurrentOwner,
-    session: SessionDep,
+    session: ReadSessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> DatasetsPublic:
@@ -78,13 +88,13 @@ def list_datasets(
 
 
 @router.get("/{dataset_id}", response_model=DatasetPublic)
-def get_dataset(dataset_id: str, owner: CurrentOwner, session: SessionDep) -> DatasetPublic:
+def get_dataset(dataset_id: str, owner: CurrentOwner, session: ReadSessionDep) -> DatasetPublic:
     """One data set with its report."""
     return DatasetPublic.model_validate(service.get_dataset(session, owner=owner, dataset_id=dataset_id))
 
 
 @router.delete("/{dataset_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_dataset(dataset_id: str, owner: CurrentOwner, session: SessionDep) -> Response:
-    """Forget a data set (its folder is left alone); 409 while an unfinished job uses it."""
-    service.delete_dataset(session, owner=owner, dataset_id=dataset_id)
+def delete_dataset(dataset_id: str, owner: CurrentOwner, session: SessionDep, settings: SettingsDep) -> Response:
+    """Forget a data set (a registered folder is left alone); 409 while a queued or running job uses it."""
+    service.delete_dataset(session, owner=owner, dataset_id=dataset_id, upload_root=settings.upload_root)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

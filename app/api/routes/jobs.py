@@ -3,26 +3,32 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from app.api.deps import CurrentOwner, EnqueueDep, SessionDep, SettingsDep
+from app.api.deps import CurrentOwner, EnqueueDep, ReadSessionDep, SessionDep, SettingsDep
+from app.config import Settings
 from app.db import session_scope
-from app.schemas import JobCreate, JobPublic, JobsPublic, MetricPublic, job_public
+from app.errors import NotFound
+from app.schemas import JobCreate, JobPublic, JobsPublic, JobStatus, JobType, MetricPublic, job_public
 from app.services import jobs as service
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 log = logging.getLogger(__name__)
-EVENT_POLL_SECONDS = 0.5
-EVENT_STREAM_MAX_SECONDS = 3600
+KEEPALIVE_SECONDS = 15.0
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic)
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobPublic,
+    responses={200: {"model": JobPublic, "description": "the job an earlier request with this Idempotency-Key made"}},
+)
 def submit_job(
     body: JobCreate,
     owner: CurrentOwner,
@@ -30,15 +36,17 @@ def submit_job(
     settings: SettingsDep,
     enqueue: EnqueueDep,
     response: Response,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
 ) -> JobPublic:
-    """Queue a job; the row is committed before its id is sent to the broker. Honours Idempotency-Key."""
+    """Queue a job: the row is committed before its id goes to the broker. Honours Idempotency-Key."""
     job, created = service.create_job(
         session,
         owner=owner,
         body=body.model_dump(),
         idempotency_key=idempotency_key,
         max_attempts=settings.max_attempts,
+        max_epochs=settings.max_epochs,
+        max_active_jobs=settings.max_active_jobs_per_owner,
     )
     session.commit()
     if not created:
@@ -46,21 +54,20 @@ def submit_job(
         return job_public(job)
     try:
         enqueue(job.id, job.queue)
-    except Exception:  # the broker is down: the row stays queued and the sweeper re-sends it
+    except Exception:  # the broker is down: the row stays queued (enqueued_at null) and a sweeper re-sends it
         log.exception("could not enqueue job %s; it stays queued", job.id)
     else:
-        service.mark_enqueued(session, job_id=job.id)
+        service.mark_enqueued(session, job=job)
+        session.commit()
     return job_public(job)
 
 
 @router.get("", response_model=JobsPublic)
 def list_jobs(
     owner: CurrentOwner,
-    session: SessionDep,
-    status_: Annotated[
-        Literal["queued", "running", "succeeded", "failed", "cancelled"] | None, Query(alias="status")
-    ] = None,
-    type_: Annotated[Literal["train", "evaluate"] | None, Query(alias="type")] = None,
+    session: ReadSessionDep,
+    status_: Annotated[JobStatus | None, Query(alias="status")] = None,
+    type_: Annotated[JobType | None, Query(alias="type")] = None,
     model: Annotated[str | None, Query(max_length=50)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
@@ -73,13 +80,13 @@ def list_jobs(
 
 
 @router.get("/{job_id}", response_model=JobPublic)
-def get_job(job_id: str, owner: CurrentOwner, session: SessionDep) -> JobPublic:
+def get_job(job_id: str, owner: CurrentOwner, session: ReadSessionDep) -> JobPublic:
     """Status, progress (epoch, total, fraction, ETA), latest metrics, error, timestamps, attempt."""
     return job_public(service.get_job(session, owner=owner, job_id=job_id))
 
 
 @router.get("/{job_id}/metrics", response_model=list[MetricPublic])
-def get_metrics(job_id: str, owner: CurrentOwner, session: SessionDep) -> list[MetricPublic]:
+def get_metrics(job_id: str, owner: CurrentOwner, session: ReadSessionDep) -> list[MetricPublic]:
     """Per-epoch history rows, ordered by model and epoch."""
     rows = service.job_metrics(session, owner=owner, job_id=job_id)
     return [MetricPublic(model=r.model, epoch=r.epoch, values=r.values) for r in rows]
@@ -87,31 +94,48 @@ def get_metrics(job_id: str, owner: CurrentOwner, session: SessionDep) -> list[M
 
 @router.post("/{job_id}/cancel", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic)
 def cancel_job(job_id: str, owner: CurrentOwner, session: SessionDep) -> JobPublic:
-    """Cancel: a queued job ends at once, a running one within seconds; a finished one is a 409."""
+    """Cancel: a queued job ends at once, a running one at its next batch; a finished one is a 409."""
     return job_public(service.cancel_job(session, owner=owner, job_id=job_id))
 
 
-@router.get("/{job_id}/events", response_class=StreamingResponse)
-async def job_events(job_id: str, owner: CurrentOwner, session: SessionDep, settings: SettingsDep) -> StreamingResponse:
-    """Server-sent events: a `job` event each time the job changes; the stream ends when the job finishes."""
-    service.get_job(session, owner=owner, job_id=job_id)
-    session.close()
+def _snapshot(settings: Settings, owner: str, job_id: str) -> JobPublic:
+    with session_scope(settings.database_url, read_only=True) as session:
+        return job_public(service.get_job(session, owner=owner, job_id=job_id))
+
+
+@router.get(
+    "/{job_id}/events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {"example": 'event: status\ndata: {"id": "...", ...}\n\n'}}}},
+)
+async def job_events(job_id: str, owner: CurrentOwner, settings: SettingsDep) -> StreamingResponse:
+    """Server-sent events: `status` when the status changes, `progress` when anything else does; ends when finished."""
+    first = await run_in_threadpool(_snapshot, settings, owner, job_id)  # 404 before the stream starts
 
     async def stream() -> AsyncIterator[str]:
-        last = None
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + EVENT_STREAM_MAX_SECONDS
-        while loop.time() < deadline:
-            with session_scope(settings.database_url) as poll:
-                job = service.get_job(poll, owner=owner, job_id=job_id)
-                payload = job_public(job).model_dump_json()
-                finished = job.status in service.FINISHED
-            if payload != last:
-                last = payload
-                yield f"event: job\ndata: {payload}\n\n"
-            if finished:
-                yield f"event: end\ndata: {json.dumps({'status': json.loads(payload)['status']})}\n\n"
+        deadline = loop.time() + settings.events_max_seconds
+        previous: JobPublic | None = None
+        current: JobPublic | None = first
+        quiet_since = loop.time()
+        while True:
+            if current is not None and current != previous:
+                kind = "status" if previous is None or previous.status != current.status else "progress"
+                yield f"event: {kind}\ndata: {current.model_dump_json()}\n\n"
+                previous, quiet_since = current, loop.time()
+                if current.status in service.FINISHED:
+                    return
+            elif loop.time() - quiet_since >= KEEPALIVE_SECONDS:
+                yield ": keepalive\n\n"
+                quiet_since = loop.time()
+            if loop.time() >= deadline:
+                yield "event: timeout\ndata: {}\n\n"
                 return
-            await asyncio.sleep(EVENT_POLL_SECONDS)
+            await asyncio.sleep(settings.events_poll_seconds)
+            try:
+                current = await run_in_threadpool(_snapshot, settings, owner, job_id)
+            except NotFound:  # deleted while watched
+                return
 
-    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)

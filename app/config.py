@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     # Uploads are streamed here first (same file system as object_dir keeps the final move cheap).
     upload_dir: Path = Path("var/uploads")
     # Job limits: the API refuses what a worker could never finish or that would flood the queue.
-    max_epochs: int = Field(default=1000, ge=1, le=LIBRARY_MAX_EPOCHS)
+    max_epochs: int = Field(default=LIBRARY_MAX_EPOCHS, ge=1, le=LIBRARY_MAX_EPOCHS)
     max_active_jobs_per_owner: int = Field(default=100, ge=1, le=100_000)
     max_attempts: int = Field(default=3, ge=1, le=100)
     # Server-sent events: how often the job row is polled and how long one stream may stay open.

@@ -12,6 +12,7 @@ from app.api.routes import artifacts, datasets, health, jobs
 from app.config import Settings, get_settings
 from app.db import get_engine
 from app.errors import install_error_handlers
+from app.schemas import ERROR_RESPONSES
 
 API_PREFIX = "/api/v1"
 
@@ -29,7 +30,7 @@ def broker_enqueue(settings: Settings) -> Enqueue:
 
 def api_router() -> APIRouter:
     """Every resource router, combined under /api/v1."""
-    api = APIRouter(prefix=API_PREFIX)
+    api = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
     for module in (datasets, jobs, artifacts):
         api.include_router(module.router)
     return api

@@ -194,3 +194,24 @@ def job_public(job: Any) -> JobPublic:
         finished_at=job.finished_at,
         updated_at=job.updated_at,
     )
+
+
+class ErrorPublic(BaseModel):
+    """Every error response: one message that says what to fix."""
+
+    detail: str = Field(examples=["params: epochs must be an integer in 1..10000, got -1"])
+
+
+# Documented on every API route, so clients (and schema checkers) see the real error shape, including 422.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorPublic, "description": text}
+    for code, text in (
+        (401, "missing, unknown or revoked bearer token"),
+        (403, "not allowed (e.g. a folder outside the allowed roots)"),
+        (404, "no such object for this owner"),
+        (409, "conflicts with the object's state"),
+        (413, "upload too large"),
+        (422, "invalid request: the message names the field"),
+        (429, "too many unfinished jobs for this owner"),
+    )
+}

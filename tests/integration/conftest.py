@@ -26,7 +26,7 @@ import redis
 from app.db import session_scope
 from app.migrate import upgrade
 from app.services.tokens import create_token
-from tests.app.conftest import fresh_postgres_url
+from tests.app.conftest import create_postgres_database, drop_postgres_database
 
 BIN = Path(sys.executable).parent
 
@@ -163,14 +163,18 @@ def start_stack(tmp: Path, database_url: str, broker_url: str, **extra_env: str)
 @pytest.fixture(params=["embedded", pytest.param("production", marks=pytest.mark.integration)])
 def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
     """A running stack: embedded (SQLite + SQLAlchemy broker) or production (PostgreSQL + Redis)."""
+    database = None
     if request.param == "embedded":
         running = start_stack(
             tmp_path, f"sqlite:///{tmp_path / 'mltrain.db'}", f"sqla+sqlite:///{tmp_path / 'broker.db'}"
         )
     else:
-        running = start_stack(tmp_path, fresh_postgres_url(), redis_url())
+        database = create_postgres_database()
+        running = start_stack(tmp_path, database, redis_url())
     try:
         yield running
     finally:
         stop(running.worker)
         stop(running.api)
+        if database is not None:
+            drop_postgres_database(database)

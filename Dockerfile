@@ -12,19 +12,17 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /srv/mltrain
 RUN useradd --create-home --uid 10001 mltrain
 
-# Everything, torch included, installs from PyPI by its requirement in pyproject.toml (torch>=2.4,<2.14); there is
-# no `--index-url` to another wheel index. CPU wheel choice: the workers here train on CPU (one single-threaded
-# torch process per core, MLTRAIN_TORCH_THREADS=1, device auto -> cpu without a GPU). On linux/arm64 PyPI's torch
-# wheel is the CPU-only build; on linux/amd64 PyPI's wheel also pulls the CUDA runtime wheels (nvidia-*, a few GB),
-# which stay unused on a CPU host: a larger image, the same CPU code path. GPU workers use the same image on a
-# host with the NVIDIA container runtime and `--queues gpu`.
+# torch comes from the PyTorch CPU wheel index first: PyPI's linux/amd64 torch wheel pulls several GB of CUDA
+# runtime that a CPU worker never uses. Everything else installs from PyPI; the pyproject range (>=2.4,<2.14) is
+# then already satisfied. GPU workers: build from a CUDA base image with a CUDA torch and run `--queues gpu`.
 COPY pyproject.toml README.md alembic.ini ./
 COPY ml ml
 COPY app app
 COPY worker worker
 COPY migrations migrations
 # Editable, so app.migrate finds alembic.ini and migrations/ beside the package in /srv/mltrain.
-RUN pip install -e . && mkdir -p var/objects var/uploads /data && chown -R mltrain:mltrain var
+RUN pip install "torch>=2.4,<2.14" --index-url https://download.pytorch.org/whl/cpu \
+    && pip install -e . && mkdir -p var/objects var/uploads /data && chown -R mltrain:mltrain var
 
 USER mltrain
 EXPOSE 8000

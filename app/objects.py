@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import shutil
 import uuid
@@ -10,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from app.errors import NotFound
+from ml.io import file_sha256
 
-CHUNK = 1 << 20
 _ID = re.compile(r"^[0-9a-f]{32}$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 CONTENT_TYPES = {".json": "application/json", ".png": "image/png", ".pt": "application/octet-stream"}
@@ -76,16 +75,6 @@ def resolve_inside(object_dir: Path, relative: str) -> Path:
 def relative_to(object_dir: Path, path: Path) -> str:
     """The path of `path` relative to the object folder, as stored in the database."""
     return path.resolve().relative_to(object_dir.resolve()).as_posix()
-
-
-def file_sha256(path: Path) -> tuple[str, int]:
-    """(sha256 hex, size in bytes) of a file, read in 1 MiB blocks."""
-    digest, size = hashlib.sha256(), 0
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(block)
-            size += len(block)
-    return digest.hexdigest(), size
 
 
 def store_file(object_dir: Path, folder: Path, name: str, source: Path | bytes) -> StoredFile:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -38,3 +39,13 @@ def write_json_atomic(target: Path, data: Any, *, indent: int | None = 2) -> Non
     """Write JSON atomically; NaN/Infinity are refused (RTNeural's parser rejects them too)."""
     text = json.dumps(data, indent=indent, allow_nan=False)
     write_atomic(target, lambda handle: handle.write(text.encode()))
+
+
+def file_sha256(path: Path, chunk: int = 1 << 20) -> tuple[str, int]:
+    """(sha256 hex, size in bytes) of a file, read in 1 MiB blocks."""
+    digest, size = hashlib.sha256(), 0
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(chunk), b""):
+            digest.update(block)
+            size += len(block)
+    return digest.hexdigest(), size

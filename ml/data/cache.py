@@ -24,18 +24,15 @@ from typing import Any
 import numpy as np
 
 from ml.io import atomic_path
+from ml.io import file_sha256 as content_digest
 
 log = logging.getLogger(__name__)
 Arrays = dict[str, np.ndarray]
 
 
 def file_sha256(path: Path) -> str:
-    """sha256 hex of a file's bytes, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """sha256 hex of a file's bytes."""
+    return content_digest(path)[0]
 
 
 def settings_hash(settings: Mapping[str, Any]) -> str:

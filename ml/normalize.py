@@ -15,6 +15,7 @@ import numpy.typing as npt
 NormalizerMode = Literal["standard", "minmax", "none"]
 NORMALIZER_MODES: tuple[str, ...] = ("standard", "minmax", "none")
 _EPS = 1e-8
+MAX_RELATIVE_GAIN = 20.0
 
 
 @dataclass
@@ -43,6 +44,11 @@ class FeatureNormalizer:
         else:
             offset, scale = x.min(axis=0), x.max(axis=0) - x.min(axis=0)
         scale = np.where(scale < _EPS, 1.0, scale)
+        # A nearly constant feature (an emotion-embedding unit no training label comes near) would be blown up by
+        # 1/std; folded into float32 weights that amplifies rounding and makes the model fragile off the
+        # training manifold. No feature is scaled up more than MAX_RELATIVE_GAIN times a typical feature.
+        typical = float(np.sqrt(np.mean(scale**2)))
+        scale = np.maximum(scale, typical / MAX_RELATIVE_GAIN)
         return cls(mode, offset.astype(np.float32), scale.astype(np.float32))
 
     @property

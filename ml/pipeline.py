@@ -68,19 +68,22 @@ class TrainingSummary:
 
 
 def _dataset_folder(root: Path, model_key: str, fmt: str | None) -> tuple[Path, str]:
-    from ml.data import detect_format
+    """The folder and format to train `model_key` on: `root` itself or one of its subfolders.
+
+    Formats are tried most specific first across all candidate folders, so a MAESTRO folder wins over another
+    folder that merely contains MIDI files (which `midi-folder` would also accept).
+    """
+    from ml.data import FORMATS
 
     if fmt:
         return root, fmt
-    try:
-        return root, detect_format(root, model_key)
-    except DataError:
-        pass
-    for sub in sorted(p for p in root.iterdir() if p.is_dir()):
-        try:
-            return sub, detect_format(sub, model_key)
-        except DataError:
+    candidates = [root, *sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))]
+    for data_format in FORMATS.values():
+        if model_key not in data_format.models:
             continue
+        for folder in candidates:
+            if data_format.detect(folder):
+                return folder, data_format.name
     raise DataError(f"no data set for {model_key} in {root} (nor in its subfolders); pass --format or another folder")
 
 

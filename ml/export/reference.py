@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from scipy.special import expit
 
 from ml.export.document import load_rtneural
 
@@ -17,7 +18,8 @@ Array = npt.NDArray[np.float64]
 
 
 def _sigmoid(x: Array) -> Array:
-    return 1.0 / (1.0 + np.exp(-x))
+    # expit is exp-overflow-free for large |x| (plain 1 / (1 + exp(-x)) overflows below -709).
+    return expit(x)
 
 
 def activate(x: Array, name: str) -> Array:

@@ -59,3 +59,13 @@ def test_checkpoint_round_trip_and_refusals(tmp_path: Path) -> None:
     torch.save({"weights": [1, 2]}, foreign)
     with pytest.raises(CheckpointError, match="not an mltrain checkpoint"):
         load_checkpoint(foreign)
+
+
+def test_a_nearly_constant_feature_is_not_blown_up() -> None:
+    rng = np.random.default_rng(2)
+    x = rng.normal(0, 1, size=(500, 8)).astype(np.float32)
+    x[:, 0] = -1.0 + rng.normal(0, 1e-6, size=500)  # an embedding unit no label comes near
+    norm = FeatureNormalizer.fit(x)
+    typical = float(np.sqrt(np.mean(norm.scale[1:] ** 2)))
+    assert norm.scale[0] >= typical / 20.5
+    np.testing.assert_allclose(norm.scale[1:], x[:, 1:].std(axis=0), rtol=1e-4)

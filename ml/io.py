@@ -13,8 +13,12 @@ from typing import IO, Any
 
 
 @contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """Yield a temporary path in target's folder; on success it replaces target, on error it is removed."""
+def atomic_path(target: Path, *, durable: bool = True) -> Iterator[Path]:
+    """Yield a temporary path in target's folder; on success it replaces target, on error it is removed.
+
+    durable=False skips the fsync: still all-or-nothing for readers, but a power loss may lose the file (fine for
+    caches, whose entries are verified on read and recomputed).
+    """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -22,8 +26,9 @@ def atomic_path(target: Path) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
+        if durable:
+            with open(tmp, "rb+") as handle:
+                os.fsync(handle.fileno())
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)

@@ -89,10 +89,10 @@ class Stack:
         """What the worker printed so far."""
         return (self.log_dir / "worker.log").read_text(errors="replace")
 
-    def start_worker(self) -> subprocess.Popen[bytes]:
+    def start_worker(self, pool: str = "solo") -> subprocess.Popen[bytes]:
         """Start (or restart) the worker process."""
         self.worker = _spawn(
-            [str(BIN / "mltrain"), "worker", "--pool", "solo", "--queues", "cpu"], self.env, self.log_dir / "worker.log"
+            [str(BIN / "mltrain"), "worker", "--pool", pool, "--queues", "cpu"], self.env, self.log_dir / "worker.log"
         )
         return self.worker
 

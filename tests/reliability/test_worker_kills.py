@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -84,3 +85,44 @@ def test_sigkill_the_worker_repeatedly_and_the_job_resumes_to_the_end(fragile_st
     assert list(epochs) == list(range(1, EPOCHS + 1))  # each epoch once: no duplicates, none missing
     # Each attempt after the first resumed from a checkpoint instead of starting over.
     assert stack.worker_log().count("resuming after epoch") >= KILLS - 1
+
+
+def _children(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)
+    return [int(line) for line in found.stdout.split()]
+
+
+def test_sigkill_the_prefork_pool_child_and_the_job_still_finishes(fragile_stack: Stack) -> None:
+    stack = fragile_stack
+    stop(stack.worker)
+    stack.start_worker(pool="prefork")
+    params = {
+        "epochs": 10,
+        "synthetic_samples": 4096,
+        "batch_size": 16,
+        "checkpoint_every": 1,
+        "early_stopping_patience": 0,
+    }
+    with stack.client() as client:
+        job_id = client.post(
+            "/jobs", json={"type": "train", "model": "melody_transformer", "synthetic": True, "params": params}
+        ).json()["id"]
+    kills, deadline = 0, time.monotonic() + 120
+    while kills < 2 and time.monotonic() < deadline:
+        status, epoch, attempt = _epoch(stack, job_id)
+        assert status not in ("failed", "succeeded"), stack.worker_log()[-3000:]
+        children = _children(stack.worker.pid)
+        if status == "running" and attempt == kills + 1 and epoch >= 1 and children:
+            for child in children:  # the pool child running the task; the worker's main process survives
+                os.kill(child, signal.SIGKILL)
+            kills += 1
+        time.sleep(0.1)
+    assert kills == 2
+    done = stack.wait_for(job_id, timeout=180)
+    assert done["status"] == "succeeded", done["error"]
+    assert done["attempt"] == 3 and stack.worker.poll() is None  # same main process throughout
+    with session_scope(stack.database_url) as session:
+        epochs = session.scalars(
+            select(JobMetric.epoch).where(JobMetric.job_id == job_id).order_by(JobMetric.epoch)
+        ).all()
+    assert list(epochs) == list(range(1, 11))

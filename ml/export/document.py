@@ -1,4 +1,14 @@
-"""Reading and validating RTNeural model JSON as strictly as the plugin needs (RTNeural itself checks little)."""
+"""Reading and validating RTNeural model JSON as strictly as the plugin needs (RTNeural itself checks little).
+
+What RTNeural's `json_parser::parseJson` does, and why each check exists:
+- it reads `in_shape`, `layers`, and every layer's `type`, `shape` and `weights` with `.at()`, so a missing key
+  throws inside the plugin: all are required here;
+- it silently skips a layer type it does not know, so a typo loads a different model: refused here;
+- an `activation` string it does not know becomes a null layer that crashes at the first `forward`: refused;
+- it never checks a kernel's dimensions (missing rows are zero-filled, a square kernel loads transposed): every
+  weight array must have exactly the dimensions the shape chain implies;
+- nlohmann::json refuses NaN/Infinity tokens: refused, and non-finite values in a dict too.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +21,7 @@ from ml.errors import ExportError
 
 SUPPORTED_LAYERS = ("dense", "lstm", "gru", "activation")
 RTNEURAL_ACTIVATIONS = ("tanh", "relu", "sigmoid", "softmax", "elu", "")
+RECURRENT_GATES = {"lstm": 4, "gru": 3}
 
 
 def _reject_constant(name: str) -> float:
@@ -23,7 +34,7 @@ def load_rtneural(source: Path | str | dict[str, Any]) -> dict[str, Any]:
         doc = source
     else:
         text = source
-        if isinstance(source, Path) or (isinstance(source, str) and not source.lstrip().startswith("{")):
+        if isinstance(source, Path) or not source.lstrip().startswith("{"):
             path = Path(source)
             if not path.is_file():
                 raise ExportError(f"model JSON not found: {path}")
@@ -37,6 +48,17 @@ def load_rtneural(source: Path | str | dict[str, Any]) -> dict[str, Any]:
             raise ExportError(f"not valid JSON: {exc}") from None
     validate_document(doc)
     return doc
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _size(shape: Any) -> int | None:
+    """The size a shape like [null, N] names, or None if it is not one (4-D conv2d shapes are not supported)."""
+    if not isinstance(shape, list) or not shape or len(shape) == 4 or not _is_int(shape[-1]) or shape[-1] < 1:
+        return None
+    return int(shape[-1])
 
 
 def _matrix(value: Any, rows: int, cols: int, what: str) -> None:
@@ -56,16 +78,35 @@ def _vector(value: Any, size: int, what: str) -> None:
             raise ExportError(f"{what} holds a non-finite or non-numeric value: {number!r}")
 
 
+def _check_weights(kind: str, weights: list[Any], size: int, out: int, where: str) -> None:
+    if kind == "dense":
+        # RTNeural reads the bias only when present (`weights.size() >= 2`); without it the bias is zero.
+        if len(weights) not in (1, 2):
+            raise ExportError(f"{where}: dense weights must be [kernel, bias] or [kernel]")
+        _matrix(weights[0], size, out, f"{where} dense kernel [in={size}][out={out}]")
+        if len(weights) == 2:
+            _vector(weights[1], out, f"{where} dense bias")
+        return
+    gates = RECURRENT_GATES[kind]
+    if len(weights) != 3:
+        raise ExportError(f"{where}: {kind} weights must be [W, U, b]")
+    _matrix(weights[0], size, gates * out, f"{where} {kind} W [in={size}][{gates}H]")
+    _matrix(weights[1], out, gates * out, f"{where} {kind} U [H={out}][{gates}H]")
+    if kind == "lstm":
+        _vector(weights[2], gates * out, f"{where} lstm bias")
+    else:
+        _matrix(weights[2], 2, gates * out, f"{where} gru bias [2][3H]")
+
+
 def validate_document(doc: Any) -> None:
     """Check top level, layer types, activations, shape chain and every weight array's dimensions."""
     if not isinstance(doc, dict):
         raise ExportError("an RTNeural model is a JSON object with in_shape and layers")
-    in_shape, layers = doc.get("in_shape"), doc.get("layers")
-    if not isinstance(in_shape, list) or not in_shape or not isinstance(in_shape[-1], int) or in_shape[-1] < 1:
+    size, layers = _size(doc.get("in_shape")), doc.get("layers")
+    if size is None:
         raise ExportError("missing or invalid in_shape (expected [null, N]); RTNeural rejects the file")
     if not isinstance(layers, list) or not layers:
         raise ExportError("missing or empty layers list")
-    size = in_shape[-1]
     for index, layer in enumerate(layers):
         where = f"layer {index}"
         if not isinstance(layer, dict):
@@ -75,34 +116,34 @@ def validate_document(doc: Any) -> None:
             # RTNeural silently skips unknown types, which would load a wrong model: refuse instead.
             raise ExportError(f"{where}: unsupported layer type {kind!r} (supported: {', '.join(SUPPORTED_LAYERS)})")
         activation = layer.get("activation", "")
-        if activation not in RTNEURAL_ACTIVATIONS:
+        if not isinstance(activation, str) or activation not in RTNEURAL_ACTIVATIONS:
             raise ExportError(
                 f"{where}: activation {activation!r} would crash RTNeural; use one of {RTNEURAL_ACTIVATIONS}"
             )
-        shape = layer.get("shape")
-        if kind == "activation":
-            if shape is not None and (not isinstance(shape, list) or shape[-1] != size):
-                raise ExportError(f"{where}: activation shape {shape} does not match its input size {size}")
-            continue
-        if not isinstance(shape, list) or not shape or not isinstance(shape[-1], int) or shape[-1] < 1:
-            raise ExportError(f"{where}: missing or invalid shape")
-        out = shape[-1]
+        out = _size(layer.get("shape"))
+        if out is None:
+            raise ExportError(f"{where}: missing or invalid shape (expected [null, N])")
         weights = layer.get("weights")
         if not isinstance(weights, list):
-            raise ExportError(f"{where}: weights must be a list")
-        if kind == "dense":
-            if len(weights) != 2:
-                raise ExportError(f"{where}: dense weights must be [kernel, bias]")
-            _matrix(weights[0], size, out, f"{where} dense kernel [in={size}][out={out}]")
-            _vector(weights[1], out, f"{where} dense bias")
-        else:
-            gates = 4 if kind == "lstm" else 3
-            if len(weights) != 3:
-                raise ExportError(f"{where}: {kind} weights must be [W, U, b]")
-            _matrix(weights[0], size, gates * out, f"{where} {kind} W [in={size}][{gates}H]")
-            _matrix(weights[1], out, gates * out, f"{where} {kind} U [H={out}][{gates}H]")
-            if kind == "lstm":
-                _vector(weights[2], gates * out, f"{where} lstm bias")
-            else:
-                _matrix(weights[2], 2, gates * out, f"{where} gru bias [2][3H]")
+            raise ExportError(f"{where}: weights must be a list (RTNeural requires the key on every layer)")
+        if kind == "activation":
+            # An activation layer is sized by its own shape; a different size from its input misreads memory.
+            if out != size:
+                raise ExportError(f"{where}: activation shape [null, {out}] does not match its input size {size}")
+            continue
+        _check_weights(kind, weights, size, out, where)
         size = out
+
+
+def output_size(doc: dict[str, Any]) -> int:
+    """Number of outputs of a validated document."""
+    return int(doc["layers"][-1]["shape"][-1])
+
+
+def final_activation(doc: dict[str, Any]) -> str:
+    """The activation RTNeural applies last ("" if the last layer is recurrent or linear)."""
+    for layer in reversed(doc["layers"]):
+        activation = "" if layer["type"] in RECURRENT_GATES else str(layer.get("activation", ""))
+        if activation or layer["type"] != "activation":  # an empty standalone activation changes nothing
+            return activation
+    return ""

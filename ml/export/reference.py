@@ -10,16 +10,16 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import expit
 
+from ml.errors import ExportError
 from ml.export.document import load_rtneural
 
 Array = npt.NDArray[np.float64]
 
 
 def _sigmoid(x: Array) -> Array:
-    # expit is exp-overflow-free for large |x| (plain 1 / (1 + exp(-x)) overflows below -709).
-    return expit(x)
+    # exp(-log(1 + e^-x)) never overflows (plain 1 / (1 + exp(-x)) warns below x = -709).
+    return np.exp(-np.logaddexp(0.0, -x))
 
 
 def activate(x: Array, name: str) -> Array:
@@ -63,10 +63,14 @@ def reference_forward(doc: dict[str, Any], inputs: npt.ArrayLike) -> Array:
     """Run [N, in] inputs through the JSON model, one independent call per sample; returns [N, out] float64."""
     load_rtneural(doc)
     x = np.atleast_2d(np.asarray(inputs, dtype=np.float64))
+    if x.ndim != 2 or x.shape[1] != doc["in_shape"][-1]:
+        raise ExportError(f"the model takes [N, {doc['in_shape'][-1]}] inputs, got {list(x.shape)}")
     for layer in doc["layers"]:
         kind = layer["type"]
         if kind == "dense":
-            kernel, bias = (np.asarray(a, dtype=np.float64) for a in layer["weights"])
+            kernel = np.asarray(layer["weights"][0], dtype=np.float64)
+            # RTNeural leaves the bias at zero when the weights list holds only the kernel.
+            bias = np.asarray(layer["weights"][1], dtype=np.float64) if len(layer["weights"]) > 1 else 0.0
             x = x @ kernel + bias
         elif kind == "lstm":
             x = _lstm_step(x, layer["weights"], layer["shape"][-1])

@@ -35,19 +35,28 @@ def _gru_reorder(matrix: torch.Tensor, hidden: int) -> torch.Tensor:
     return torch.cat([z, r, n], dim=0)
 
 
+def _cpu_state(model: LayerStack) -> dict[str, torch.Tensor]:
+    # A model trained on a GPU exports the same numbers; the fold below mixes in CPU tensors.
+    return {name: value.detach().cpu() for name, value in model.state_dict().items()}
+
+
 def folded_first_layer(model: LayerStack, normalizer: FeatureNormalizer | None) -> tuple[torch.Tensor, torch.Tensor]:
     """First dense layer's (weight, bias) with x_norm = (x - offset) / scale folded in: W' = W / s, b' = b - W' o."""
     first = model.specs[0]
     if not isinstance(first, DenseSpec):
-        if normalizer is None or normalizer.is_identity:
-            raise ExportError("internal: folded_first_layer needs a dense first layer")
         raise ExportError(
-            "input normalization can only be folded into a dense first layer; this model starts recurrent"
+            f"input normalization can only be folded into a dense first layer; {model.key or 'this model'} starts "
+            f"with a {first.kind} layer, so only an identity normalizer (or none) can be exported"
         )
-    params = model.state_dict()
+    params = _cpu_state(model)
+    # The fold is computed in float64 and rounded once to float32, so it adds one rounding per weight.
     weight = params[f"layers.{first.name}.weight"].double()
     bias = params[f"layers.{first.name}.bias"].double()
     if normalizer is not None and not normalizer.is_identity:
+        if normalizer.offset.shape != (first.in_features,) or normalizer.scale.shape != (first.in_features,):
+            raise ExportError(
+                f"the normalizer has {normalizer.offset.size} features, the model takes {first.in_features}"
+            )
         scale = torch.from_numpy(normalizer.scale.astype(np.float64))
         offset = torch.from_numpy(normalizer.offset.astype(np.float64))
         weight = weight / scale[None, :]
@@ -57,7 +66,7 @@ def folded_first_layer(model: LayerStack, normalizer: FeatureNormalizer | None) 
 
 def _layers(model: LayerStack, normalizer: FeatureNormalizer | None) -> list[dict[str, Any]]:
     layers: list[dict[str, Any]] = []
-    params = model.state_dict()
+    params = _cpu_state(model)
     for index, spec in enumerate(model.specs):
         p = lambda name, spec=spec: params[f"layers.{spec.name}.{name}"]  # noqa: E731
         shape = [None, spec.out_features]
@@ -77,7 +86,7 @@ def _layers(model: LayerStack, normalizer: FeatureNormalizer | None) -> list[dic
             )
             continue
         if index == 0 and normalizer is not None and not normalizer.is_identity:
-            raise ExportError("input normalization can only be folded into a dense first layer")
+            folded_first_layer(model, normalizer)  # raises: a recurrent first layer cannot absorb it
         hidden = spec.out_features
         w_ih, w_hh = p("weight_ih_l0"), p("weight_hh_l0")
         b_ih, b_hh = p("bias_ih_l0"), p("bias_hh_l0")
@@ -109,7 +118,7 @@ def export_rtneural(
 ) -> dict[str, Any]:
     """The RTNeural JSON document of `model`, with the input normalizer folded into the first dense layer."""
     layers = _layers(model, normalizer)
-    metadata = {
+    metadata: dict[str, Any] = {
         "model_key": model.key or None,
         "export_format_version": EXPORT_FORMAT_VERSION,
         "input_size": model.input_size,
@@ -121,8 +130,11 @@ def export_rtneural(
         "run_id": run_id,
         "torch_version": torch.__version__,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        **(extra_metadata or {}),
     }
+    clashes = sorted(set(metadata) & set(extra_metadata or {}))
+    if clashes:
+        raise ExportError(f"extra metadata may not replace {', '.join(clashes)}")
+    metadata.update(extra_metadata or {})
     doc = {"in_shape": [None, model.input_size], "layers": layers, "metadata": metadata}
     validate_document(doc)
     return doc
@@ -133,5 +145,5 @@ def write_rtneural(doc: dict[str, Any], path: Path) -> None:
     validate_document(doc)
     try:
         write_json_atomic(Path(path), doc, indent=None)
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:  # NaN in metadata, or a value JSON cannot hold
         raise ExportError(f"cannot write {path}: {exc}") from None

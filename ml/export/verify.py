@@ -12,6 +12,7 @@ import torch
 
 from ml.checkpoint import load_checkpoint, model_from_checkpoint
 from ml.errors import ExportError
+from ml.export.document import load_rtneural, output_size
 from ml.export.reference import reference_forward
 from ml.export.rtneural import export_rtneural, write_rtneural
 from ml.io import write_json_atomic
@@ -61,16 +62,26 @@ def verify_rtneural(
     tolerance: float = DEFAULT_TOLERANCE,
 ) -> ParityReport:
     """Compare reference_forward(doc, x) with model(normalize(x)); raise ExportError beyond `tolerance`."""
+    load_rtneural(doc)
+    doc_in, doc_out = doc["in_shape"][-1], output_size(doc)
+    if (doc_in, doc_out) != (model.input_size, model.output_size):
+        raise ExportError(
+            f"the JSON maps {doc_in} -> {doc_out} but the model maps {model.input_size} -> {model.output_size}"
+        )
     x = parity_inputs(model.input_size, normalizer, n_inputs, seed)
     normalized = normalizer.transform(x) if normalizer is not None else x
     # Compare in float64 on both sides (same float32 weights, upcast) so the figure measures the export itself,
-    # not float32 summation order; the float32 PyTorch difference is reported beside it.
-    reference64 = copy.deepcopy(model).double().eval()
+    # not float32 summation order; the float32 PyTorch difference is reported beside it. Both run on CPU copies,
+    # so the caller's model keeps its device and train/eval mode.
+    model32 = copy.deepcopy(model).cpu().eval()
+    model64 = copy.deepcopy(model32).double()
     with torch.no_grad():
-        expected = reference64(torch.from_numpy(normalized.astype(np.float64))).numpy()
-        expected32 = model.eval()(torch.from_numpy(normalized)).double().numpy()
+        expected = model64(torch.from_numpy(normalized.astype(np.float64))).numpy()
+        expected32 = model32(torch.from_numpy(normalized)).double().numpy()
     actual = reference_forward(doc, x)
     error = np.abs(actual - expected)
+    if not np.isfinite(error).all():
+        raise ExportError(f"{model.key or 'custom'}: non-finite outputs in the parity check")
     report = ParityReport(
         model_key=model.key or "custom",
         n_inputs=n_inputs,
@@ -84,7 +95,7 @@ def verify_rtneural(
     if not report.passed:
         raise ExportError(
             f"{report.model_key}: exported JSON differs from PyTorch by {report.max_abs_error:.3g} "
-            f"(tolerance {tolerance:g}); the export is wrong and was not written"
+            f"(tolerance {tolerance:g}); RTNeural would not compute what PyTorch computes"
         )
     return report
 
@@ -93,7 +104,8 @@ def export_checkpoint(checkpoint_path: Path, output_path: Path, report_path: Pat
     """Load a checkpoint, export it, verify parity, then write the JSON (and report) atomically."""
     state = load_checkpoint(checkpoint_path)
     model, normalizer = model_from_checkpoint(state)
-    doc = export_rtneural(model, normalizer, run_id=state.get("run_id"), extra_metadata={"epoch": state.get("epoch")})
+    extra = {name: state[name] for name in ("epoch", "best_epoch") if isinstance(state.get(name), int)}
+    doc = export_rtneural(model, normalizer, run_id=state.get("run_id"), extra_metadata=extra)
     report = verify_rtneural(doc, model, normalizer)
     write_rtneural(doc, output_path)
     if report_path is not None:

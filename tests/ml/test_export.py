@@ -117,7 +117,20 @@ def _doc() -> dict:
         (lambda d: d["layers"][0].update(activation="linear"), "would crash RTNeural"),
         (lambda d: d["layers"][0].update(activation="leaky_relu"), "would crash RTNeural"),
         (lambda d: d["layers"][1]["weights"][0].pop(), "rows"),
-        (lambda d: d["layers"][0]["weights"].pop(), "kernel, bias"),
+        (lambda d: d["layers"][0].update(weights=[]), r"\[kernel, bias\] or \[kernel\]"),
+        (lambda d: d["layers"][0].pop("weights"), "weights must be a list"),
+        (lambda d: d["layers"][0].pop("shape"), "missing or invalid shape"),
+        (lambda d: d.update(in_shape=[None, True]), "in_shape"),
+        (lambda d: d.update(in_shape=None), "in_shape"),
+        (lambda d: d["layers"].insert(1, {"type": "activation", "activation": "relu", "shape": [None, 4]}), "weights"),
+        (
+            lambda d: d["layers"].insert(
+                1, {"type": "activation", "activation": "relu", "shape": [None, 5], "weights": []}
+            ),
+            "does not match its input size",
+        ),
+        (lambda d: d["layers"][1]["weights"][1].__setitem__(0, "1.0"), "non-numeric"),
+        (lambda d: d["layers"][1]["weights"][1].__setitem__(0, float("inf")), "non-finite"),
         (lambda d: d["layers"][2].update(shape=[None, 5]), "rows|values per row"),
     ],
 )

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-
-import numpy as np
+from typing import Any
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -14,56 +13,59 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export = subparsers.add_parser("export", help="export a checkpoint to RTNeural JSON (verified against PyTorch)")
     export.add_argument("checkpoint", type=Path)
     export.add_argument("--output", type=Path, required=True, help="MODEL.json to write")
-    export.add_argument("--report", type=Path, help="also write the parity report here")
+    export.add_argument("--report", type=Path, help="also write the parity report here (export_report.json)")
+    export.add_argument("--json", action="store_true", help="print the parity report as JSON")
     export.set_defaults(handler=run_export)
 
-    verify = subparsers.add_parser("verify", help="check an RTNeural JSON (and its parity with a checkpoint)")
+    verify = subparsers.add_parser(
+        "verify", help="check an RTNeural JSON as the plugin would load it (and its parity with a checkpoint)"
+    )
     verify.add_argument("model_json", type=Path)
-    verify.add_argument("checkpoint", type=Path, nargs="?")
+    verify.add_argument("checkpoint", type=Path, nargs="?", help="compare with this checkpoint's PyTorch model")
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
     verify.set_defaults(handler=run_verify)
 
 
 def run_export(args: argparse.Namespace) -> int:
-    """Handler of `mltrain export`."""
+    """Handler of `mltrain export`: nothing is written unless parity holds."""
+    # Imported here so `mltrain --help` and the service commands never pay for torch.
     from ml.export import export_checkpoint
 
     report = export_checkpoint(args.checkpoint, args.output, args.report)
-    print(f"{report.model_key}: wrote {args.output} (max abs error vs PyTorch {report.max_abs_error:.3g})")
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(
+            f"{report.model_key}: wrote {args.output} (max abs error vs PyTorch {report.max_abs_error:.3g}, "
+            f"tolerance {report.tolerance:g}, {report.n_inputs} inputs)"
+        )
     return 0
 
 
 def run_verify(args: argparse.Namespace) -> int:
     """Handler of `mltrain verify`: document checks, a reference run, and parity when a checkpoint is given."""
     from ml.checkpoint import load_checkpoint, model_from_checkpoint
-    from ml.errors import ExportError
-    from ml.export import load_rtneural, reference_forward, verify_rtneural
-    from ml.export.verify import parity_inputs
+    from ml.export import check_document, load_rtneural, verify_rtneural
 
     doc = load_rtneural(args.model_json)
-    metadata = doc.get("metadata") or {}
-    size = doc["in_shape"][-1]
-    outputs = reference_forward(doc, parity_inputs(size, None, 256, seed=0))
-    if not np.isfinite(outputs).all():
-        raise ExportError(f"{args.model_json}: the model produces non-finite outputs")
-    report: dict[str, object] = {
-        "model_key": metadata.get("model_key"),
-        "layers": [layer["type"] for layer in doc["layers"]],
-        "input_size": size,
-        "output_size": int(outputs.shape[1]),
-        "output_range": [float(outputs.min()), float(outputs.max())],
-        "reset_each_call": metadata.get("reset_each_call"),
-    }
+    document = check_document(doc)
+    report: dict[str, Any] = document.to_dict()
     if args.checkpoint is not None:
-        state = load_checkpoint(args.checkpoint, expected_model=metadata.get("model_key"))
+        state = load_checkpoint(args.checkpoint, expected_model=document.model_key)
         model, normalizer = model_from_checkpoint(state)
         report["parity"] = verify_rtneural(doc, model, normalizer).to_dict()
     if args.json:
         print(json.dumps(report, indent=2))
-    else:
-        parity = report.get("parity")
-        detail = f", max abs error vs checkpoint {parity['max_abs_error']:.3g}" if isinstance(parity, dict) else ""
-        print(
-            f"{args.model_json}: valid RTNeural model {report['model_key']} {size} -> {report['output_size']}{detail}"
+        return 0
+    summary = (
+        f"{args.model_json}: valid RTNeural model {document.model_key or '(no model_key)'} "
+        f"{document.input_size} -> {document.output_size} ({', '.join(document.layers)}), outputs in "
+        f"[{document.output_min:.4g}, {document.output_max:.4g}] on {document.n_inputs} probe inputs"
+    )
+    parity = report.get("parity")
+    if parity is not None:
+        summary += (
+            f"; max abs error vs {args.checkpoint} {parity['max_abs_error']:.3g} (tolerance {parity['tolerance']:g})"
         )
+    print(summary)
     return 0

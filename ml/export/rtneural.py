@@ -105,7 +105,15 @@ def _layers(model: LayerStack, normalizer: FeatureNormalizer | None) -> list[dic
 
 def weights_sha256(layers: list[dict[str, Any]]) -> str:
     """Hash of the canonical JSON of every layer's type, activation, shape and weights."""
-    canonical = [{k: layer[k] for k in ("type", "activation", "shape", "weights")} for layer in layers]
+    canonical = [
+        {
+            "type": layer["type"],
+            "activation": layer.get("activation", ""),
+            "shape": layer["shape"],
+            "weights": layer["weights"],
+        }
+        for layer in layers
+    ]
     return hashlib.sha256(json.dumps(canonical, separators=(",", ":")).encode()).hexdigest()
 
 

@@ -164,3 +164,26 @@ def test_importer_refuses_a_model_of_another_shape() -> None:
     doc = export_rtneural(build_model("groove_predictor"), None)
     with pytest.raises(ExportError, match="dynamics_engine"):
         model_from_rtneural(doc, "dynamics_engine")
+
+
+def test_normalizer_cannot_be_folded_into_a_recurrent_first_layer() -> None:
+    model = LayerStack([RecurrentSpec("rnn", "lstm", 6, 4), DenseSpec("out", 4, 2, "")])
+    with pytest.raises(ExportError, match=r"dense first layer.*identity"):
+        export_rtneural(model, _normalizer(6))
+    doc = export_rtneural(model, FeatureNormalizer.identity(6))
+    assert doc["metadata"]["input_normalization"] == "none"
+    assert verify_rtneural(doc, model, FeatureNormalizer.identity(6)).passed
+
+
+def test_verify_leaves_the_model_in_training_mode_and_checks_sizes() -> None:
+    model = build_model("groove_predictor", NON_DEFAULT["groove_predictor"]).train()
+    doc = export_rtneural(model, None)
+    verify_rtneural(doc, model, None)
+    assert model.training
+    with pytest.raises(ExportError, match="the JSON maps 64 -> 32 but the model maps 32 -> 16"):
+        verify_rtneural(doc, build_model("dynamics_engine"), None)
+
+
+def test_extra_metadata_cannot_replace_core_fields() -> None:
+    with pytest.raises(ExportError, match="model_key"):
+        export_rtneural(build_model("groove_predictor"), None, extra_metadata={"model_key": "x"})

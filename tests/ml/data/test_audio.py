@@ -79,7 +79,8 @@ def test_second_load_is_served_from_the_cache(deam: Path, tmp_path: Path) -> Non
     started = time.perf_counter()
     second = load_dataset(deam, "emotion_recognizer", options=options)
     warm = time.perf_counter() - started
-    assert first.info["cache"]["misses"] == 5 and second.info["cache"] == {"hits": 5, "misses": 0, "recovered": 0}
+    assert first.info["cache"]["misses"] == 5
+    assert (second.info["cache"]["hits"], second.info["cache"]["misses"]) == (5, 0)
     np.testing.assert_array_equal(first.inputs, second.inputs)
     assert warm < cold  # the speed-up itself is measured in bench/features.py, not asserted here
 

@@ -42,7 +42,11 @@ def run_validate(args: argparse.Namespace) -> int:
         for name, (low, high) in report.label_ranges.items():
             print(f"  {name} range {low:.3g} .. {high:.3g}")
         if report.duration_seconds:
-            print(f"  duration total {report.duration_seconds.get('total', 0):.1f} s")
+            d = report.duration_seconds
+            total, low, high = d.get("total", 0.0), d.get("min", 0.0), d.get("max", 0.0)
+            print(f"  duration total {total:.1f} s (min {low:.1f} s, max {high:.1f} s)")
+        for warning in report.warnings:
+            print(f"  warning: {warning}")
     return 0 if report.ok else 1
 
 

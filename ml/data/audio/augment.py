@@ -1,9 +1,10 @@
 """Audio augmentation: a fast path on log-mel windows and a slow path on the waveform.
 
-Fast path (`augment_rows`, on training rows only, seeded): per copy a global gain of +/- mel_gain_db dB (adds a
-constant to every dB band, as a louder or quieter recording would), gaussian noise of mel_noise_std dB per
-band, and one frequency mask of up to 8 bands set to the window's minimum (SpecAugment-style). Targets (emotion)
-are unchanged.
+Fast path (`augment_rows` / `augment_training_set`; seeded; ml.augment calls it from the trainer with the
+training split alone, so validation and test rows are never augmented): per copy a global gain of
++/- mel_gain_db dB (adds a constant to every dB band, as a louder or quieter recording would), gaussian noise of
+mel_noise_std dB per band, and one frequency mask of up to 8 bands set to the window's minimum (SpecAugment-style).
+Targets (emotion) are unchanged; copies are flagged `augmented`.
 Slow path (`augment_waveform`, used by the audio loaders when pitch_shift_semitones, time_stretch or
 noise_snr_db are set): librosa pitch shift and time stretch and white noise at the given SNR, each copy's
 features cached under its own settings; those rows are flagged `augmented` so the split keeps them out of
@@ -46,14 +47,23 @@ def augment_rows(dataset: ArrayDataset, config: AugmentationConfig, seed: int) -
     return _stack(dataset, inputs, targets, config.copies)
 
 
+def augment_training_set(
+    dataset: ArrayDataset, train_index: npt.NDArray[np.int64], config: AugmentationConfig, seed: int
+) -> ArrayDataset:
+    """The training rows (and only they) plus their mel fast-path copies; validation rows are never seen."""
+    return augment_rows(dataset.subset(np.asarray(train_index, dtype=np.int64)), config, seed)
+
+
 def _stack(dataset: ArrayDataset, inputs: list, targets: list, copies: int) -> ArrayDataset:
     reps = copies + 1
+    original = np.zeros(len(dataset), dtype=bool) if dataset.augmented is None else dataset.augmented
     return ArrayDataset(
         dataset.model_key,
         np.concatenate(inputs),
         np.concatenate(targets),
         groups=None if dataset.groups is None else np.tile(dataset.groups, reps),
         split=None if dataset.split is None else np.tile(dataset.split, reps),
+        augmented=np.concatenate([original, np.ones(len(dataset) * copies, dtype=bool)]),
         source=dataset.source,
         info=dataset.info,
     )

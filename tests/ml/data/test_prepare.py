@@ -7,10 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ml.cli.main import main
 from ml.data.prepare import prepare_archive
 from ml.errors import DataError
-from tests.fixtures.audio_sets import write_audio_labels
 
 
 def _zip(path: Path, members: dict[str, bytes], links: dict[str, str] | None = None) -> Path:
@@ -44,6 +42,11 @@ def test_a_good_archive_unpacks(tmp_path: Path) -> None:
         ("zip-symlink", "link or special"),
         ("tar-symlink", "link or special"),
         ("tar-hardlink", "link or special"),
+        ("tar-device", "link or special"),
+        ("tar-absolute", "absolute"),
+        ("tar-slip", "escapes"),
+        ("tar-bomb", "bomb"),
+        ("windows-drive", "absolute"),
         ("too-many", "more than 3 files"),
         ("bomb", "bomb"),
         ("not-an-archive", "not a zip or tar"),
@@ -58,6 +61,22 @@ def test_dangerous_archives_are_refused_and_leave_nothing(tmp_path: Path, kind: 
         archive = _zip(source / "a.zip", {"/etc/evil.txt": b"2"})
     elif kind == "zip-symlink":
         archive = _zip(source / "a.zip", {"ok.txt": b"1"}, links={"link": "/etc/passwd"})
+    elif kind in ("tar-device", "tar-absolute", "tar-slip", "tar-bomb"):
+
+        def add(tf: tarfile.TarFile) -> None:
+            name = {"tar-absolute": "/tmp/evil.txt", "tar-slip": "a/../../evil.txt"}.get(kind, "member")
+            info = tarfile.TarInfo(name)
+            if kind == "tar-device":
+                info.type = tarfile.CHRTYPE
+                tf.addfile(info)
+            else:
+                data = b"\0" * (20 << 20) if kind == "tar-bomb" else b"x"
+                info.size = len(data)
+                tf.addfile(info, io.BytesIO(data))
+
+        archive = _tar(source / "a.tar.gz", add)
+    elif kind == "windows-drive":
+        archive = _zip(source / "a.zip", {"C:/evil.txt": b"2"})
     elif kind in ("tar-symlink", "tar-hardlink"):
 
         def add(tf: tarfile.TarFile) -> None:
@@ -88,28 +107,28 @@ def test_prepare_refuses_an_existing_destination(tmp_path: Path) -> None:
         prepare_archive(archive, tmp_path / "out")
 
 
-def test_cli_validate_prepare_and_download_info(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    clips = write_audio_labels(tmp_path / "clips")
-    assert main(["datasets", "validate", str(clips)]) == 0
-    out = capsys.readouterr().out
-    assert "format audio-labels" in out and "usable 4" in out and "skipped unlabelled.wav: no row in labels.csv" in out
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    (empty / "labels.csv").write_text("filename,valence,arousal\n")
-    assert main(["datasets", "validate", str(empty), "--format", "audio-labels"]) == 1
-    assert main(["datasets", "validate", str(tmp_path / "nope")]) != 0
-    assert "not found" in capsys.readouterr().err
+@pytest.mark.parametrize("suffix", ["tar", "tar.gz", "tar.bz2", "tar.xz"])
+def test_tar_archives_unpack_in_every_compression(tmp_path: Path, suffix: str) -> None:
+    mode = {"tar": "w", "tar.gz": "w:gz", "tar.bz2": "w:bz2", "tar.xz": "w:xz"}[suffix]
+    archive = tmp_path / f"set.{suffix}"
+    with tarfile.open(archive, mode) as tf:
+        for name, data in {"DEAM/MEMD_audio/2.mp3": b"fake", "DEAM/notes.txt": b"hello"}.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    report = prepare_archive(archive, tmp_path / "out")
+    assert report.files == 2 and report.bytes == 9
+    assert (tmp_path / "out" / "DEAM" / "notes.txt").read_bytes() == b"hello"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", f"set.{suffix}"]
 
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        for path in clips.iterdir():
-            zf.write(path, f"clips/{path.name}")
-    (tmp_path / "clips.zip").write_bytes(buffer.getvalue())
-    assert main(["datasets", "prepare", str(tmp_path / "clips.zip"), "--output", str(tmp_path / "unpacked")]) == 0
-    assert main(["datasets", "validate", str(tmp_path / "unpacked" / "clips")]) == 0
 
-    assert main(["datasets", "download-info"]) == 0
-    info = capsys.readouterr().out
-    for name in ("deam", "audio-labels", "emopia", "maestro", "groove-midi", "lakh", "chords-json"):
-        assert f"== {name} " in info
-    assert main(["datasets", "download-info", "nope"]) != 0
+def test_a_zip_member_larger_than_its_header_says_is_refused(tmp_path: Path) -> None:
+    archive = _zip(tmp_path / "lie.zip", {"a.bin": b"y" * 4096})
+    data = bytearray(archive.read_bytes())
+    # Patch the uncompressed size in the central directory (offset 24 of the "PK\1\2" record) to 10 bytes.
+    central = data.rindex(b"PK\x01\x02")
+    data[central + 24 : central + 28] = (10).to_bytes(4, "little")
+    archive.write_bytes(bytes(data))
+    with pytest.raises(DataError):
+        prepare_archive(archive, tmp_path / "out")
+    assert not (tmp_path / "out").exists()

@@ -21,7 +21,7 @@ DEFAULT_LR = 1e-3
 class AugmentationConfig:
     """Training-split augmentation; every field 0 / False means off. Applied deterministically from the seed."""
 
-    mel_noise_std: float = 0.0  # gaussian noise on normalized mel features (emotion_recognizer fast path)
+    mel_noise_std: float = 0.0  # gaussian noise in dB on the raw log-mel windows, before normalization (fast path)
     mel_gain_db: float = 0.0  # random global gain on log-mel features, +/- dB
     pitch_shift_semitones: int = 0  # audio pitch shift range, +/- semitones (cached per shift)
     time_stretch: float = 0.0  # audio time-stretch range, rate in 1 +/- this

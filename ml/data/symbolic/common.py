@@ -279,9 +279,13 @@ def dedupe(items: list[Item], root: Path, report: ValidationReport) -> list[Item
 
 
 def load_items(
-    name: str, root: Path, model_key: str, options: LoadOptions, items: list[Item], skipped: list[dict[str, str]]
+    name: str, root: Path, model_key: str, options: LoadOptions, items: list[Item], report: ValidationReport | None
 ) -> ArrayDataset:
-    """Build the model's rows for every item through the cache; bad files are skipped with a reason."""
+    """Build the model's rows for every item through the cache; bad files are skipped with a reason.
+
+    The scan's skips (from `report`) start the `info["skipped"]` list that load-time skips extend.
+    """
+    skipped = [] if report is None else [{"path": s.path, "reason": s.reason} for s in report.skipped]
     if model_key not in BUILDERS:
         raise DataError(f"format {name!r} cannot feed {model_key}")
     source = FeatureSource(options.cache_dir)

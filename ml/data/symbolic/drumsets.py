@@ -60,5 +60,4 @@ def load_drums(
     """Groove rows; emotion from options.labels_file if given (files without a label skipped), else derived."""
     if options.labels_file is not None:
         items = apply_labels(items, read_labels_file(options.labels_file), base, report)
-    skipped = [{"path": s.path, "reason": s.reason} for s in report.skipped]
-    return load_items(name, base, model_key, options, items, skipped)
+    return load_items(name, base, model_key, options, items, report)

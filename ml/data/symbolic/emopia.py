@@ -69,8 +69,7 @@ def scan(root: Path) -> ValidationReport:
 def load(root: Path, model_key: str, options: LoadOptions) -> ArrayDataset:
     """Note-probability targets per 4-bar segment, emotion from the clip's quadrant."""
     items, report = _items(root)
-    skipped = [{"path": s.path, "reason": s.reason} for s in report.skipped]
-    return load_items(NAME, root, model_key, options, items, skipped)
+    return load_items(NAME, root, model_key, options, items, report)
 
 
 FORMAT = DataFormat(

@@ -119,8 +119,7 @@ def load(root: Path, model_key: str, options: LoadOptions) -> ArrayDataset:
         items = apply_labels(items, read_labels_file(options.labels_file), root, report)
     elif options.labels_file is not None:
         report.warnings.append("labels file ignored for dynamics_engine")
-    skipped = [{"path": s.path, "reason": s.reason} for s in report.skipped]
-    return load_items(NAME, root, model_key, options, items, skipped)
+    return load_items(NAME, root, model_key, options, items, report)
 
 
 FORMAT = DataFormat(

@@ -65,8 +65,7 @@ def scan(root: Path) -> ValidationReport:
 def load(root: Path, model_key: str, options: LoadOptions) -> ArrayDataset:
     """Per-note performance context -> expression rows, with MAESTRO's split."""
     items, report = _items(root)
-    skipped = [{"path": s.path, "reason": s.reason} for s in report.skipped]
-    return load_items(NAME, root, model_key, options, items, skipped)
+    return load_items(NAME, root, model_key, options, items, report)
 
 
 FORMAT = DataFormat(

@@ -38,7 +38,7 @@ def scan(root: Path) -> ValidationReport:
 def load(root: Path, model_key: str, options: LoadOptions) -> ArrayDataset:
     """Per-note performance context -> expression rows."""
     items, _report = _items(root)
-    return load_items(NAME, root, model_key, options, items, [])
+    return load_items(NAME, root, model_key, options, items, None)
 
 
 FORMAT = DataFormat(

@@ -1,6 +1,6 @@
 """Audio augmentation: a fast path on log-mel windows and a slow path on the waveform.
 
-Fast path (`augment_rows` / `augment_training_set`; seeded; ml.augment calls it from the trainer with the
+Fast path (`augment_rows`; seeded; ml.augment calls it from the trainer with the
 training split alone, so validation and test rows are never augmented): per copy a global gain of
 +/- mel_gain_db dB (adds a constant to every dB band, as a louder or quieter recording would), gaussian noise of
 mel_noise_std dB per band, and one frequency mask of up to 8 bands set to the window's minimum (SpecAugment-style).
@@ -45,13 +45,6 @@ def augment_rows(dataset: ArrayDataset, config: AugmentationConfig, seed: int) -
         inputs.append(x)
         targets.append(dataset.targets)
     return _stack(dataset, inputs, targets, config.copies)
-
-
-def augment_training_set(
-    dataset: ArrayDataset, train_index: npt.NDArray[np.int64], config: AugmentationConfig, seed: int
-) -> ArrayDataset:
-    """The training rows (and only they) plus their mel fast-path copies; validation rows are never seen."""
-    return augment_rows(dataset.subset(np.asarray(train_index, dtype=np.int64)), config, seed)
 
 
 def _stack(dataset: ArrayDataset, inputs: list, targets: list, copies: int) -> ArrayDataset:

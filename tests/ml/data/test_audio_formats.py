@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from ml import emotion
+from ml.augment import augment_training_rows
 from ml.config import AugmentationConfig
 from ml.data import LoadOptions, detect_format, load_dataset, validate_dataset
 from ml.data.audio import clips as clips_module
-from ml.data.audio.augment import augment_training_set
 from ml.errors import DataError
 from tests.fixtures.audio_sets import write_audio_labels, write_deam, write_nine_point_labels
 
@@ -151,12 +151,12 @@ def test_mel_augmentation_sees_only_training_rows(clips: Path) -> None:
     data = load_dataset(clips, "emotion_recognizer")
     train = np.flatnonzero(data.groups != 0)
     config = AugmentationConfig(copies=2, mel_gain_db=6.0, mel_noise_std=0.5)
-    out = augment_training_set(data, train, config, seed=1)
+    out = augment_training_rows(data.subset(train), config, seed=1)  # what the trainer calls
     assert len(out) == 3 * len(train) and out.augmented is not None and out.augmented.sum() == 2 * len(train)
     assert out.groups is not None and 0 not in out.groups  # the held-out file never appears
     np.testing.assert_array_equal(out.inputs[: len(train)], data.inputs[train])
     np.testing.assert_array_equal(out.targets[len(train) :], np.tile(data.targets[train], (2, 1)))
     shift = out.inputs[len(train) :] - np.tile(data.inputs[train], (2, 1))
     assert 0.1 < np.median(np.abs(shift)) < 7.5
-    repeat = augment_training_set(data, train, config, seed=1)
+    repeat = augment_training_rows(data.subset(train), config, seed=1)
     np.testing.assert_array_equal(repeat.inputs, out.inputs)  # seeded

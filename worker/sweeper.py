@@ -11,12 +11,13 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 
 from app.config import Settings
 from app.db import Job, session_scope, utcnow
+from app.services.jobs import jobs_to_resend
 
 log = logging.getLogger(__name__)
 Enqueue = Callable[[str, str], None]
@@ -59,14 +60,7 @@ def sweep_once(
             if done.rowcount:  # type: ignore[attr-defined]
                 log.warning("job %s: lease of %s expired during attempt %d; re-queued", job_id, owner, attempt)
                 report.requeued.append(job_id)
-        stale = now - timedelta(seconds=resend_after)
-        waiting = session.execute(
-            select(Job.id, Job.queue).where(
-                Job.status == "queued",
-                or_(Job.enqueued_at.is_(None), Job.enqueued_at < stale),
-                Job.created_at < now - timedelta(seconds=1),
-            )
-        ).all()
+        waiting = jobs_to_resend(session, older_than_seconds=1.0, resend_after=resend_after, now=now, limit=None)
     for job_id, queue in waiting:
         try:
             enqueue(job_id, queue)

@@ -6,10 +6,10 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -110,15 +110,30 @@ def mark_enqueued(session: Session, *, job: Job) -> None:
     session.flush()
 
 
-def jobs_to_resend(session: Session, *, older_than_seconds: float, limit: int = 100) -> list[tuple[str, str]]:
-    """(id, queue) of queued jobs the broker never accepted, oldest first: what a sweeper re-sends."""
-    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
-    rows = session.execute(
+def jobs_to_resend(
+    session: Session,
+    *,
+    older_than_seconds: float,
+    resend_after: float | None = None,
+    now: datetime | None = None,
+    limit: int | None = 100,
+) -> list[tuple[str, str]]:
+    """(id, queue) of queued jobs whose message may be missing, oldest first: what a sweeper re-sends.
+
+    Always: jobs created over `older_than_seconds` ago that the broker never accepted. With `resend_after`: also
+    jobs whose last message went out longer ago than that (a broker restart may have dropped it; a duplicate is
+    harmless because only a `queued` row can be claimed).
+    """
+    now = now or utcnow()
+    missing: ColumnElement[bool] = Job.enqueued_at.is_(None)
+    if resend_after is not None:
+        missing = or_(missing, Job.enqueued_at < now - timedelta(seconds=resend_after))
+    query = (
         select(Job.id, Job.queue)
-        .where(Job.status == "queued", Job.enqueued_at.is_(None), Job.created_at < cutoff)
+        .where(Job.status == "queued", missing, Job.created_at < now - timedelta(seconds=older_than_seconds))
         .order_by(Job.created_at)
-        .limit(limit)
     )
+    rows = session.execute(query if limit is None else query.limit(limit))
     return [(job_id, queue) for job_id, queue in rows]
 
 

@@ -16,6 +16,8 @@ from typing import Any
 
 from app.config import Settings
 from app.db import Dataset, Job, session_scope
+from app.errors import DomainError
+from app.services.datasets import resolve_under_roots
 from ml.config import TrainConfig
 from ml.errors import MltrainError
 from ml.train.callbacks import TrainCallbacks
@@ -202,9 +204,8 @@ def _run(
 
 
 def _check_dataset_still_allowed(folder: Path, settings: Settings) -> None:
-    resolved = folder.resolve()
-    roots = settings.resolved_roots()
-    if not any(resolved == root or resolved.is_relative_to(root) for root in roots):
-        raise MltrainError(f"data set folder {folder} is no longer under an allowed root")
-    if not resolved.is_dir():
-        raise MltrainError(f"data set folder {folder} no longer exists")
+    """The registration check again, at run time (a symlink may have been repointed since)."""
+    try:
+        resolve_under_roots(str(folder), settings.resolved_roots())
+    except DomainError as exc:
+        raise MltrainError(f"data set folder no longer usable: {exc.detail}") from None

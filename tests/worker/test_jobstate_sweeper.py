@@ -100,3 +100,20 @@ def test_cancel_racing_completion_ends_in_one_consistent_state(settings: Setting
     assert outcomes["finished"] is True and row.status == "succeeded"  # completion is never undone
     assert outcomes["cancel"] in (202, 409)
     assert row.cancel_requested == (outcomes["cancel"] == 202)
+
+
+def test_the_dataset_folder_is_checked_again_when_the_job_runs(settings: Settings, tmp_path: Path) -> None:
+    from ml.errors import MltrainError
+    from worker.runner import _check_dataset_still_allowed
+
+    root = tmp_path / "roots"
+    (root / "real").mkdir(parents=True)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    config = settings.model_copy(update={"dataset_roots": [root]})
+    _check_dataset_still_allowed(root / "real", config)
+    (root / "swapped").symlink_to(outside)  # a link repointed after registration
+    with pytest.raises(MltrainError, match="outside the allowed data-set roots"):
+        _check_dataset_still_allowed(root / "swapped", config)
+    with pytest.raises(MltrainError, match="not a folder"):
+        _check_dataset_still_allowed(root / "gone", config)

@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.db import session_factory, session_scope
+from app.db import session_scope
 from app.errors import Unauthorized
 from app.services.tokens import authenticate, touch_token
 
@@ -28,15 +28,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
 def _session(settings: Settings, *, read_only: bool) -> Iterator[Session]:
-    session = session_factory(settings.database_url, read_only=read_only)()
-    try:
+    with session_scope(settings.database_url, read_only=read_only) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def get_session(settings: SettingsDep) -> Iterator[Session]:

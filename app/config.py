@@ -39,7 +39,6 @@ class Settings(BaseSettings):
     events_max_seconds: float = Field(default=3600.0, gt=0.0, le=86_400.0)
     torch_threads: int = Field(default=1, ge=1, le=256)
     lease_seconds: float = Field(default=60.0, gt=1.0)
-    heartbeat_seconds: float = Field(default=10.0, gt=0.05)
     token_file: Path = Path("var/admin-token")
 
     @field_validator("dataset_roots", mode="before")

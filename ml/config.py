@@ -49,6 +49,7 @@ class TrainConfig:
     threads: int = 1
     normalize: str = "standard"
     synthetic_samples: int = 4096
+    lookahead_seconds: float = 0.0  # dynamics_engine: how far past a note's onset its inputs may look (0 = causal)
     architecture: dict[str, dict[str, int]] = field(default_factory=dict)
     learning_rates: dict[str, float] = field(default_factory=dict)
     weight_decays: dict[str, float] = field(default_factory=dict)
@@ -74,6 +75,7 @@ class TrainConfig:
             _float_in("weight_decay", self.weight_decay, 0.0, 1.0)
         _float_in("val_split", self.val_split, 0.0, 1.0, low_open=True, high_open=True)
         _float_in("min_delta", self.min_delta, 0.0, 1e6)
+        _float_in("lookahead_seconds", self.lookahead_seconds, 0.0, 2.0)
         if self.device not in DEVICES:
             raise ConfigError(f"device must be one of {', '.join(DEVICES)}, got {self.device!r}")
         if self.normalize not in NORMALIZER_MODES:

@@ -100,7 +100,11 @@ def load_training_data(model_key: str, source: DataSource, config: TrainConfig) 
 
     folder, fmt = _dataset_folder(root, model_key, source.format)
     options = LoadOptions(
-        cache_dir=source.cache_dir, augmentation=config.augmentation, seed=config.seed, labels_file=source.labels_file
+        cache_dir=source.cache_dir,
+        augmentation=config.augmentation,
+        seed=config.seed,
+        labels_file=source.labels_file,
+        lookahead_seconds=config.lookahead_seconds,
     )
     return load_dataset(folder, model_key, fmt, options)
 
@@ -152,7 +156,12 @@ def run_training(
             result.model,
             result.normalizer,
             run_id=run_id,
-            extra_metadata={"best_epoch": result.best_epoch, "data_source": dataset.source},
+            # A loader's export_metadata (e.g. dynamics' lookahead) tells the plugin how its inputs were made.
+            extra_metadata={
+                **dataset.info.get("export_metadata", {}),
+                "best_epoch": result.best_epoch,
+                "data_source": dataset.source,
+            },
         )
         report = verify_rtneural(doc, result.model, result.normalizer)
         json_path = output_dir / f"{key}.json"

@@ -25,6 +25,7 @@ HYPERPARAMETER_FLAGS: dict[str, tuple[type, str]] = {
     "seed": (int, "random seed (default 42)"),
     "threads": (int, "torch threads (default 1)"),
     "synthetic_samples": (int, "samples per model with --synthetic (default 4096)"),
+    "lookahead_seconds": (float, "dynamics_engine: let inputs see notes up to this long after the onset (default 0)"),
 }
 
 

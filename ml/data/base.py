@@ -56,6 +56,7 @@ class LoadOptions:
     augmentation: AugmentationConfig = field(default_factory=AugmentationConfig)
     seed: int = 42
     labels_file: Path | None = None  # optional emotion labels for unlabelled sets (Lakh, Groove MIDI)
+    lookahead_seconds: float = 0.0  # dynamics_engine inputs may see notes starting up to this long after the onset
 
 
 @dataclass(frozen=True)

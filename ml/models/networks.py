@@ -11,15 +11,16 @@ from typing import ClassVar
 
 from ml.emotion import EMBEDDING_SIZE
 from ml.models.layers import DenseSpec, LayerSpec, LayerStack, RecurrentSpec
+from ml.models.registry import MODELS
 
 
 class EmotionRecognizer(LayerStack):
     """128 log-mel features -> 64 emotion embedding: fc1 tanh, fc2 tanh, LSTM (one step), fc3 tanh."""
 
     key = "emotion_recognizer"
-    input_size_fixed = 128
-    output_size_fixed = EMBEDDING_SIZE
-    default_architecture: ClassVar[Mapping[str, int]] = {"fc1": 512, "fc2": 256, "lstm": 128}
+    input_size_fixed = MODELS[key].input_size
+    output_size_fixed = MODELS[key].output_size
+    default_architecture: ClassVar[Mapping[str, int]] = MODELS[key].default_architecture
 
     def __init__(self, fc1: int = 512, fc2: int = 256, lstm: int = 128) -> None:
         specs: list[LayerSpec] = [
@@ -35,9 +36,9 @@ class MelodyTransformer(LayerStack):
     """64 emotion embedding -> 128 MIDI note probabilities: fc1 relu, LSTM (one step), fc2 relu, fc3 sigmoid."""
 
     key = "melody_transformer"
-    input_size_fixed = EMBEDDING_SIZE
-    output_size_fixed = 128
-    default_architecture: ClassVar[Mapping[str, int]] = {"fc1": 256, "lstm": 256, "fc2": 256}
+    input_size_fixed = MODELS[key].input_size
+    output_size_fixed = MODELS[key].output_size
+    default_architecture: ClassVar[Mapping[str, int]] = MODELS[key].default_architecture
 
     def __init__(self, fc1: int = 256, lstm: int = 256, fc2: int = 256) -> None:
         specs: list[LayerSpec] = [
@@ -53,9 +54,9 @@ class HarmonyPredictor(LayerStack):
     """64 emotion + 64 chord context -> 64-class next-chord distribution: tanh, tanh, softmax."""
 
     key = "harmony_predictor"
-    input_size_fixed = EMBEDDING_SIZE + 64
-    output_size_fixed = 64
-    default_architecture: ClassVar[Mapping[str, int]] = {"fc1": 256, "fc2": 128}
+    input_size_fixed = MODELS[key].input_size
+    output_size_fixed = MODELS[key].output_size
+    default_architecture: ClassVar[Mapping[str, int]] = MODELS[key].default_architecture
 
     def __init__(self, fc1: int = 256, fc2: int = 128) -> None:
         specs: list[LayerSpec] = [
@@ -70,9 +71,9 @@ class DynamicsEngine(LayerStack):
     """32 performance-context features -> 16 expression parameters in [0, 1]: relu, relu, sigmoid."""
 
     key = "dynamics_engine"
-    input_size_fixed = 32
-    output_size_fixed = 16
-    default_architecture: ClassVar[Mapping[str, int]] = {"fc1": 128, "fc2": 64}
+    input_size_fixed = MODELS[key].input_size
+    output_size_fixed = MODELS[key].output_size
+    default_architecture: ClassVar[Mapping[str, int]] = MODELS[key].default_architecture
 
     def __init__(self, fc1: int = 128, fc2: int = 64) -> None:
         specs: list[LayerSpec] = [
@@ -87,9 +88,9 @@ class GroovePredictor(LayerStack):
     """64 emotion embedding -> 32 groove parameters in [-1, 1]: tanh, tanh, tanh."""
 
     key = "groove_predictor"
-    input_size_fixed = EMBEDDING_SIZE
-    output_size_fixed = 32
-    default_architecture: ClassVar[Mapping[str, int]] = {"fc1": 128, "fc2": 64}
+    input_size_fixed = MODELS[key].input_size
+    output_size_fixed = MODELS[key].output_size
+    default_architecture: ClassVar[Mapping[str, int]] = MODELS[key].default_architecture
 
     def __init__(self, fc1: int = 128, fc2: int = 64) -> None:
         specs: list[LayerSpec] = [

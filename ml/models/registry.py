@@ -1,20 +1,19 @@
-"""The registry of the five models: key -> class, loss, learning-rate default, and builder."""
+"""The registry of the five models: key -> sizes, default architecture, loss, class name, and builder.
+
+Plain data, no torch: the CLI, the API and config validation read it without importing PyTorch; the network
+classes (`ml.models.networks`) take their sizes from here and are imported only when a model is built.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ml.errors import ConfigError
-from ml.models.layers import LayerStack
-from ml.models.networks import (
-    DynamicsEngine,
-    EmotionRecognizer,
-    GroovePredictor,
-    HarmonyPredictor,
-    MelodyTransformer,
-)
+
+if TYPE_CHECKING:
+    from ml.models.layers import LayerStack
 
 LossKind = Literal["mse", "bce", "kl"]
 MAX_HIDDEN_SIZE = 4096
@@ -25,7 +24,7 @@ class ModelSpec:
     """What the rest of mltrain needs to know about one of the plugin's networks."""
 
     key: str
-    cls: type[LayerStack]
+    class_name: str  # in ml.models.networks
     loss: LossKind
     input_size: int
     output_size: int
@@ -33,28 +32,21 @@ class ModelSpec:
     description: str
 
 
-def _spec(cls: type[LayerStack], loss: LossKind, description: str) -> ModelSpec:
-    return ModelSpec(
-        key=cls.key,
-        cls=cls,
-        loss=loss,
-        input_size=cls.input_size_fixed,
-        output_size=cls.output_size_fixed,
-        default_architecture=dict(cls.default_architecture),
-        description=description,
-    )
-
-
 MODELS: dict[str, ModelSpec] = {
     spec.key: spec
     for spec in (
-        _spec(EmotionRecognizer, "mse", "audio mel features -> emotion embedding"),
-        _spec(MelodyTransformer, "bce", "emotion -> note probabilities"),
-        _spec(HarmonyPredictor, "kl", "emotion + chord context -> next-chord distribution"),
-        _spec(DynamicsEngine, "mse", "performance context -> expression parameters"),
-        _spec(GroovePredictor, "mse", "emotion -> drum groove parameters"),
+        ModelSpec("emotion_recognizer", "EmotionRecognizer", "mse", 128, 64, {"fc1": 512, "fc2": 256, "lstm": 128},
+                  "audio mel features -> emotion embedding"),
+        ModelSpec("melody_transformer", "MelodyTransformer", "bce", 64, 128, {"fc1": 256, "lstm": 256, "fc2": 256},
+                  "emotion, key mode and the previous 4 bars -> key-relative note probabilities"),
+        ModelSpec("harmony_predictor", "HarmonyPredictor", "kl", 128, 64, {"fc1": 256, "fc2": 128},
+                  "emotion + chord context -> next-chord distribution"),
+        ModelSpec("dynamics_engine", "DynamicsEngine", "mse", 32, 16, {"fc1": 128, "fc2": 64},
+                  "performance context -> expression parameters"),
+        ModelSpec("groove_predictor", "GroovePredictor", "mse", 64, 32, {"fc1": 128, "fc2": 64},
+                  "emotion -> drum groove parameters"),
     )
-}
+}  # fmt: skip
 MODEL_KEYS: tuple[str, ...] = tuple(MODELS)
 
 
@@ -88,5 +80,7 @@ def validate_architecture(key: str, architecture: Mapping[str, object] | None) -
 
 def build_model(key: str, architecture: Mapping[str, object] | None = None) -> LayerStack:
     """Instantiate model `key` with its (validated) architecture."""
-    factory: Callable[..., LayerStack] = get_spec(key).cls
+    from ml.models import networks
+
+    factory: Callable[..., LayerStack] = getattr(networks, get_spec(key).class_name)
     return factory(**validate_architecture(key, architecture))

@@ -41,6 +41,7 @@ class TrainConfig:
     lr: float | None = None  # None: the model's learning_rate from training_config.json, else 1e-3
     weight_decay: float | None = None  # None: the model's weight_decay from training_config.json, else 0
     val_split: float = 0.2
+    test_split: float = 0.2  # held-out test share of source groups when the data set publishes no test split
     early_stopping_patience: int = 10
     min_delta: float = 1e-3
     checkpoint_every: int = 10
@@ -74,6 +75,11 @@ class TrainConfig:
         if self.weight_decay is not None:
             _float_in("weight_decay", self.weight_decay, 0.0, 1.0)
         _float_in("val_split", self.val_split, 0.0, 1.0, low_open=True, high_open=True)
+        _float_in("test_split", self.test_split, 0.0, 1.0, low_open=True, high_open=True)
+        if self.val_split + self.test_split >= 1.0:
+            raise ConfigError(
+                f"val_split + test_split must leave data to train on, got {self.val_split} + {self.test_split}"
+            )
         _float_in("min_delta", self.min_delta, 0.0, 1e6)
         _float_in("lookahead_seconds", self.lookahead_seconds, 0.0, 2.0)
         if self.device not in DEVICES:

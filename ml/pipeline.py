@@ -11,7 +11,7 @@ from typing import Any
 from ml.config import TrainConfig
 from ml.dataset import ArrayDataset
 from ml.errors import DataError, MltrainError
-from ml.evaluate import evaluate_model, evaluate_models_dir
+from ml.evaluate import evaluate_model, evaluate_models_dir, headline
 from ml.export import export_rtneural, verify_rtneural, write_rtneural
 from ml.io import write_json_atomic
 from ml.models import MODEL_KEYS, resolve_model_keys
@@ -50,6 +50,7 @@ class ModelSummary:
     best_val_loss: float | None = None
     stop_reason: str | None = None
     export_max_abs_error: float | None = None
+    evaluation: dict[str, Any] | None = None  # test loss beside the baselines, skill and verdict
     files: list[str] = field(default_factory=list)
 
 
@@ -169,18 +170,25 @@ def run_training(
         entry.export_max_abs_error = report.max_abs_error
         entry.files.append(json_path.name)
         export_reports[key] = report.to_dict()
-        held_out = dataset.subset(result.split.evaluation)
         evaluations[key] = {
-            **evaluate_model(result.model, result.normalizer, held_out),
-            "split": "test" if len(result.split.test) else "validation",
+            **evaluate_model(result.model, result.normalizer, dataset, result.split),
             "best_epoch": result.best_epoch,
             "stop_reason": result.stop_reason,
+            "data_info": _data_info(dataset),
         }
+        entry.evaluation = headline(evaluations[key])
     if not histories:
         reasons = "; ".join(f"{k}: {m.reason}" for k, m in summary.models.items())
         raise DataError(f"no model could be trained: {reasons}")
     _write_run_files(output_dir, histories, export_reports, evaluations, summary)
     return summary
+
+
+def _data_info(dataset: ArrayDataset) -> dict[str, Any]:
+    """What the loader reported about the rows (files used, skips, beat grids, keys), minus bulky lists."""
+    info = {k: v for k, v in dataset.info.items() if k != "skipped"}
+    info["skipped_files"] = len(dataset.info.get("skipped", []))
+    return info
 
 
 def _merge_json(path: Path, update: dict[str, Any]) -> dict[str, Any]:

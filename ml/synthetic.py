@@ -5,8 +5,11 @@ noise — so a short run shows the loss falling. It is the quick test mode and t
 - emotion_recognizer: 128 log-mel-like dB values. Arousal tilts the spectrum (energetic music is brighter and
   louder), valence moves a formant-like bump (brighter timbre for positive valence); small seeded noise.
   Target: `emotion.encode(v, a)`.
-- melody_transformer: embedding -> 128 note probabilities: membership of the major (v > 0) or natural minor
-  (v <= 0) scale on C, blended by |v|, times a Gaussian register window centred at MIDI 48 + 24 * (a + 1) / 2.
+- melody_transformer: (valence, arousal, mode = v <= 0, previous segment) -> 128 note probabilities:
+  membership of the major (v > 0) or natural minor (v <= 0) scale on C, blended by |v|, times a Gaussian
+  register window centred at MIDI 48 + 24 * (a + 1) / 2. The previous segment (absent for 10% of rows) is the
+  same function of a jittered (v, a), scaled by seeded noise and cut below 0.05, with onset density rising
+  with arousal, encoded by `melody.context_vector` exactly as real rows are.
 - harmony_predictor: embedding ++ one-hot of the current chord class (of 64) -> next-chord distribution: a
   softmax over circle-of-fifths distance from the current chord, plus a valence-dependent major/minor bias.
 - dynamics_engine: 32 context features in [0, 1] -> 16 expression parameters in (0, 1), each a sigmoid of a
@@ -45,14 +48,29 @@ def _emotion_recognizer(rng: np.random.Generator, n: int) -> tuple[FloatArray, F
     return mel_db.astype(np.float32), emotion.encode(v, a)
 
 
-def _melody_transformer(rng: np.random.Generator, n: int) -> tuple[FloatArray, FloatArray]:
-    v, a = _emotions(rng, n)
+def _scale_register(v: npt.NDArray[np.float64], a: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     pitches = np.arange(128)
     major_weight = (v[:, None] + 1.0) / 2.0
     scale = major_weight * _MAJOR[pitches % 12] + (1.0 - major_weight) * _MINOR[pitches % 12]
     centre = 48.0 + 24.0 * (a[:, None] + 1.0) / 2.0
-    register = np.exp(-((pitches[None, :] - centre) ** 2) / (2 * 8.0**2))
-    return emotion.encode(v, a), (scale * register).astype(np.float32)
+    return scale * np.exp(-((pitches[None, :] - centre) ** 2) / (2 * 8.0**2))
+
+
+def _melody_transformer(rng: np.random.Generator, n: int) -> tuple[FloatArray, FloatArray]:
+    from ml.data.symbolic.melody import EMOTION_COLUMNS, context_vector
+
+    v, a = _emotions(rng, n)
+    prev_v = np.clip(v + rng.normal(0.0, 0.15, n), -1, 1)
+    prev_a = np.clip(a + rng.normal(0.0, 0.15, n), -1, 1)
+    previous = _scale_register(prev_v, prev_a) * rng.uniform(0.5, 1.0, size=(n, 128))
+    previous[previous < 0.05] = 0.0
+    present = rng.random(n) >= 0.1
+    onsets = np.round(16.0 * (0.5 + 0.75 * (prev_a + 1.0)) * rng.uniform(0.8, 1.2, n)).astype(np.int64)
+    rows = [context_vector(previous[i] if present[i] else None, int(onsets[i]), 16.0, bool(v[i] <= 0))
+            for i in range(n)]  # fmt: skip
+    inputs = np.asarray(rows).reshape(n, 64)
+    inputs[:, EMOTION_COLUMNS[0]], inputs[:, EMOTION_COLUMNS[1]] = v, a
+    return inputs.astype(np.float32), _scale_register(v, a).astype(np.float32)
 
 
 def _harmony_predictor(rng: np.random.Generator, n: int) -> tuple[FloatArray, FloatArray]:

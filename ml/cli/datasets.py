@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
+
+from ml.cli.train import HYPERPARAMETER_FLAGS
+from ml.models import MODEL_KEYS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -14,6 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     validate = commands.add_parser("validate", help="report files found, usable and skipped (with reasons)")
     validate.add_argument("folder", type=Path)
     validate.add_argument("--format", help="detected when omitted")
+    validate.add_argument("--model", choices=MODEL_KEYS, help="also list the model's uninformative columns")
     validate.add_argument("--json", action="store_true")
     validate.set_defaults(handler=run_validate)
     prepare = commands.add_parser("prepare", help="unpack a downloaded archive safely into a new folder")
@@ -25,6 +30,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     info.add_argument("format", nargs="?")
     info.set_defaults(handler=run_download_info)
     commands.add_parser("formats", help="list formats and the models they feed").set_defaults(handler=run_formats)
+    features = commands.add_parser("features", help="write the exact rows the trainer would use to an .npz")
+    features.add_argument("folder", type=Path)
+    features.add_argument("--model", required=True, choices=MODEL_KEYS)
+    features.add_argument("--format", help="detected when omitted")
+    features.add_argument("--output", type=Path, required=True, help="rows.npz to write")
+    features.add_argument("--labels-file", type=Path, help="emotion labels for unlabelled sets")
+    features.add_argument("--cache-dir", type=Path, help="feature cache folder (default: <folder>/.mltrain-cache)")
+    for name in ("seed", "val_split", "test_split", "lookahead_seconds"):
+        features.add_argument(f"--{name.replace('_', '-')}", type=HYPERPARAMETER_FLAGS[name][0], default=None,
+                              help=HYPERPARAMETER_FLAGS[name][1])  # fmt: skip
+    features.add_argument("--json", action="store_true")
+    features.set_defaults(handler=run_features)
 
 
 def run_validate(args: argparse.Namespace) -> int:
@@ -32,8 +49,9 @@ def run_validate(args: argparse.Namespace) -> int:
     from ml.data import validate_dataset
 
     report = validate_dataset(args.folder, args.format)
+    columns = _columns_of(args) if args.model and report.ok else None
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2))
+        print(json.dumps({**report.to_dict(), **({"columns": columns} if columns else {})}, indent=2))
     else:
         print(f"{args.folder}: format {report.format} (feeds {', '.join(report.models)})")
         print(f"  files found {report.files_found}, usable {report.usable}, skipped {len(report.skipped)}")
@@ -47,7 +65,20 @@ def run_validate(args: argparse.Namespace) -> int:
             print(f"  duration total {total:.1f} s (min {low:.1f} s, max {high:.1f} s)")
         for warning in report.warnings:
             print(f"  warning: {warning}")
+        if columns:
+            _print_columns(columns)
     return 0 if report.ok else 1
+
+
+def _columns_of(args: argparse.Namespace) -> dict[str, Any]:
+    """Constant and near-constant input/target columns of the model's rows on this folder."""
+    from ml.config import TrainConfig
+    from ml.pipeline import DataSource, load_training_data
+    from ml.scoring import column_report
+
+    source = DataSource(datasets_dir=args.folder, format=args.format, cache_dir=Path(args.folder) / ".mltrain-cache")
+    dataset = load_training_data(args.model, source, TrainConfig())
+    return {"inputs": column_report(dataset.inputs), "targets": column_report(dataset.targets)}
 
 
 def run_prepare(args: argparse.Namespace) -> int:
@@ -79,3 +110,36 @@ def run_formats(args: argparse.Namespace) -> int:
     for fmt in FORMATS.values():
         print(f"{fmt.name:16} {', '.join(fmt.models):40} {fmt.description}")
     return 0
+
+
+def run_features(args: argparse.Namespace) -> int:
+    """Handler of `datasets features`: the trainer's rows, groups and split labels as an .npz."""
+    from ml.config import TrainConfig
+    from ml.pipeline import DataSource
+    from ml.rows import feature_rows, write_rows
+
+    values = {k: getattr(args, k) for k in ("seed", "val_split", "test_split", "lookahead_seconds")}
+    config = TrainConfig.from_dict({k: v for k, v in values.items() if v is not None})
+    source = DataSource(
+        datasets_dir=args.folder,
+        format=args.format,
+        cache_dir=args.cache_dir or Path(args.folder) / ".mltrain-cache",
+        labels_file=args.labels_file,
+    )
+    summary = write_rows(*feature_rows(args.model, source, config), args.output)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    splits = summary["splits"]
+    print(f"wrote {summary['output']}: {summary['rows']} rows from {summary['groups']} groups ({summary['source']})")
+    print(f"  split ({splits['source']}): train {splits['train']}, validation {splits['validation']}, "
+          f"test {splits['test']}")  # fmt: skip
+    _print_columns(summary["columns"])
+    return 0
+
+
+def _print_columns(columns: dict[str, Any]) -> None:
+    for side, report in columns.items():
+        for kind in ("constant", "near_constant"):
+            if report[kind]:
+                print(f"  {side} {kind.replace('_', '-')} on this data (carry nothing): {report[kind]}")

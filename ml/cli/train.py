@@ -18,7 +18,8 @@ HYPERPARAMETER_FLAGS: dict[str, tuple[type, str]] = {
     "batch_size": (int, "batch size (default 64)"),
     "lr": (float, "learning rate (default: the model's from --config, else 1e-3)"),
     "weight_decay": (float, "Adam weight decay (default: the model's from --config, else 0)"),
-    "val_split": (float, "validation fraction when the data set has no split (default 0.2)"),
+    "val_split": (float, "validation share of source files when the data set publishes none (default 0.2)"),
+    "test_split": (float, "held-out test share of source files when the data set publishes none (default 0.2)"),
     "early_stopping_patience": (int, "epochs without improvement before stopping; 0 = never (default 10)"),
     "min_delta": (float, "smallest validation-loss improvement that counts (default 1e-3)"),
     "checkpoint_every": (int, "write <model>.last.pt every N epochs; 0 = only at the end (default 10)"),
@@ -85,6 +86,15 @@ def _source(args: argparse.Namespace) -> Any:
     )
 
 
+def format_headline(figures: dict[str, Any]) -> str:
+    """One line: test loss beside each baseline, skill and verdict."""
+    baselines = ", ".join(f"{name} {loss:.4g}" for name, loss in figures["baseline_losses"].items())
+    return (
+        f"test loss {figures['test_loss']:.4g} on {figures['test_samples']} held-out rows (baselines: {baselines}); "
+        f"skill {figures['skill']:+.3f} vs {figures['best_baseline']}: {figures['verdict']}"
+    )
+
+
 def run_train(args: argparse.Namespace) -> int:
     """Handler of `mltrain train`."""
     config = build_config(args)
@@ -104,6 +114,8 @@ def run_train(args: argparse.Namespace) -> int:
                 f"{key}: {entry.stop_reason} after {entry.epochs_run} epochs, best val loss "
                 f"{entry.best_val_loss:.4g} (epoch {entry.best_epoch}), export parity {entry.export_max_abs_error}"
             )
+            if entry.evaluation:
+                print(f"  {format_headline(entry.evaluation)}")
     print(f"wrote {args.output}")
     return 1 if summary.cancelled else 0
 
@@ -120,10 +132,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
         config=TrainConfig.from_dict(values),
         latency_runs=args.latency_runs,
     )
+    from ml.evaluate import headline
+
     for key, result in results.items():
-        metrics = ", ".join(f"{k} {v:.4g}" for k, v in result["metrics"].items())
         latency = result["latency_single"]
-        print(f"{key}: test loss {result['test_loss']:.4g}, {metrics}, single-sample p99 {latency['p99_ms']:.3f} ms")
+        print(f"{key}: {format_headline(headline(result))}; single-sample p99 {latency['p99_ms']:.3f} ms")
     json.dump({"written": str(args.output)}, sys.stdout)
     print()
     return 0

@@ -33,7 +33,8 @@ class EmotionRecognizer(LayerStack):
 
 
 class MelodyTransformer(LayerStack):
-    """64 emotion embedding -> 128 MIDI note probabilities: fc1 relu, LSTM (one step), fc2 relu, fc3 sigmoid."""
+    """64 context values (emotion, mode, previous 4 bars) -> 128 key-relative note probabilities: fc1 relu, LSTM
+    (one step), fc2 relu, fc3 sigmoid."""
 
     key = "melody_transformer"
     input_size_fixed = MODELS[key].input_size

@@ -103,7 +103,7 @@ def train_model(
     set_threads(config.threads)
     device = resolve_device(config.device)
 
-    split = split_dataset(dataset, config.val_split, config.seed)
+    split = split_dataset(dataset, config.val_split, config.seed, config.test_split)
     architecture = config.architecture_for(model_key)
     normalizer = FeatureNormalizer.fit(dataset.inputs[split.train], config.normalize)  # type: ignore[arg-type]
     torch.manual_seed(config.seed)

@@ -28,7 +28,14 @@ def test_pipeline_all_models_leaves_every_file(tmp_path: Path) -> None:
     assert [row["epoch"] for row in metrics["groove_predictor"]["history"]] == [1, 2]
     evaluation = json.loads((tmp_path / "evaluation.json").read_text())
     emotion = evaluation["emotion_recognizer"]
-    assert set(emotion["metrics"]) == {"valence_mae", "arousal_mae"}
+    assert set(emotion["metrics"]) == {"valence_mae", "arousal_mae", "valence_r2", "arousal_r2"}
+    assert emotion["split"] == "test" and emotion["samples"] == emotion["splits"]["test"] > 0
+    assert set(emotion["baselines"]) == {"training_mean", "ridge"}
+    assert set(evaluation["harmony_predictor"]["baselines"]) == {"unigram", "bigram"}
+    assert set(evaluation["dynamics_engine"]["baselines"]) == {"training_mean", "recent_velocity", "ridge"}
+    for key in MODEL_KEYS:
+        assert summary.models[key].evaluation is not None
+        assert summary.models[key].evaluation["verdict"] == evaluation[key]["verdict"]
     assert emotion["parameters"] == 403_264 and emotion["float32_bytes"] == 4 * 403_264
     assert emotion["latency_single"]["p99_ms"] >= emotion["latency_single"]["p50_ms"] > 0
     assert (

@@ -131,8 +131,8 @@ class CancelAfter(TrainCallbacks):
 
 def test_cancel_stops_between_batches_and_keeps_a_checkpoint(tmp_path: Path) -> None:
     data = make_synthetic("harmony_predictor", 256, seed=0)
-    callbacks = CancelAfter(polls=20)  # 7 batches per epoch: cancelled during epoch 3
-    config = TrainConfig(epochs=50, batch_size=32, checkpoint_every=1)
+    callbacks = CancelAfter(polls=20)  # 204 training rows = 7 batches per epoch: cancelled during epoch 3
+    config = TrainConfig(epochs=50, batch_size=32, checkpoint_every=1, val_split=0.1, test_split=0.1)
     result = train_model("harmony_predictor", data, config, tmp_path, callbacks=callbacks)
     assert result.stop_reason == "cancelled"
     assert result.epochs_run == 2 and callbacks.epochs == [1, 2]
@@ -166,6 +166,6 @@ def test_augmented_rows_never_reach_validation() -> None:
     flags = np.tile([False, True], 20)  # every second row is an augmented copy of its group
     data = ArrayDataset("groove_predictor", base.inputs, base.targets, groups=groups, augmented=flags)
     split = split_dataset(data, 0.25, seed=1)
-    assert not flags[split.validation].any()
+    assert not flags[split.validation].any() and not flags[split.test].any()
     assert set(groups[split.validation]).isdisjoint(set(groups[split.train]))
-    assert flags[split.train].sum() == 15  # the augmented copies of the 15 training groups
+    assert flags[split.train].sum() == 11  # the augmented copies of the 11 training groups (5 validation, 4 test)

@@ -5,10 +5,15 @@ each (the trainer calls it on the training split only; validation and test rows 
 copy draws, from a generator seeded by `seed`, a transposition k (integer, uniform in +/- transpose_semitones)
 and a tempo factor s (uniform in 1 +/- tempo_scale). The row transforms are what the same change to the MIDI
 file does to the documented vectors:
-- melody_transformer: the target shifts by k pitches (pitches pushed past 0..127 drop out) and is
-  renormalised to max 1 (a copy whose notes all leave the range keeps the original); tempo has no effect (the
-  target is tempo-invariant); note dropout zeroes each non-zero target entry with probability note_dropout
-  (the strongest note always stays), then renormalises. Input (emotion) unchanged.
+- melody_transformer: transposition and tempo are no-ops for both input and target. Both are computed in the
+  key-relative frame of `ml.data.symbolic.melody` (transposing a file moves its tonic with its notes, so they
+  are unchanged, or their pitch entries move by an octave where the tonic wraps across the F#/G edge of the
+  shift window) and from tempo-invariant ratios (seconds / max seconds, onsets per beat), so no copies are
+  made unless note_dropout > 0 (default 0, off). note_dropout is a target-only regulariser: each copy zeroes
+  each non-zero target entry with probability note_dropout, keeping the strongest (max stays 1). That is the
+  target of the segment with every note of the dropped pitches deleted (the file's key held fixed); the input
+  (emotion label, mode, previous segment) is unchanged, since deleting notes of the predicted segment does not
+  touch what was played before it.
 - harmony_predictor: chord roots move by k in both the context and the target (augmented triads by k mod 4).
 - dynamics_engine: absolute pitch features (columns 0, 18-21, 22) shift by k/127 (zero "missing" values stay
   zero); tempo multiplies the BPM feature (13) by s and divides the seconds-based IOI/recency features
@@ -29,27 +34,17 @@ _PITCH_COLUMNS = (0, 18, 19, 20, 21, 22)
 _SECONDS_COLUMNS = (8, 9, 27)
 
 
-def _transpose_notes(targets: np.ndarray, k: int) -> np.ndarray:
-    out = np.zeros_like(targets)
-    if k >= 0:
-        out[:, k:] = targets[:, : targets.shape[1] - k]
-    else:
-        out[:, :k] = targets[:, -k:]
-    return out
-
-
 def _renormalise(new: np.ndarray, old: np.ndarray) -> np.ndarray:
     peak = new.max(axis=1, keepdims=True)
     return np.where(peak > 0, new / np.maximum(peak, 1e-12), old)
 
 
 def _melody(x: np.ndarray, y: np.ndarray, k: int, s: float, cfg: AugmentationConfig, rng: np.random.Generator):
-    new = _renormalise(_transpose_notes(y, k), y)
-    if cfg.note_dropout > 0:
-        keep = rng.random(new.shape) >= cfg.note_dropout
-        keep[np.arange(len(new)), new.argmax(axis=1)] = True
-        new = _renormalise(new * keep, new)
-    return x, new
+    if cfg.note_dropout <= 0:
+        return x, y
+    keep = rng.random(y.shape) >= cfg.note_dropout
+    keep[np.arange(len(y)), y.argmax(axis=1)] = True
+    return x, _renormalise(y * keep, y)
 
 
 def _harmony(x: np.ndarray, y: np.ndarray, k: int, s: float, cfg: AugmentationConfig, rng: np.random.Generator):
@@ -90,6 +85,8 @@ def augment_rows(dataset: ArrayDataset, config: AugmentationConfig, seed: int) -
     transform = _TRANSFORMS.get(dataset.model_key)
     if transform is None or config.copies <= 0:
         return dataset
+    if dataset.model_key == "melody_transformer" and config.note_dropout <= 0:
+        return dataset  # transposition and tempo leave key-relative inputs and targets unchanged: copies would repeat
     rng = np.random.default_rng(seed)
     xs, ys = [dataset.inputs], [dataset.targets]
     for _ in range(int(config.copies)):

@@ -19,7 +19,7 @@ import numpy as np
 from ml.data.base import DataFormat, LoadOptions, ValidationReport
 from ml.data.symbolic.chords import ChordError, parse_chord
 from ml.data.symbolic.common import emotion_of, new_report
-from ml.data.symbolic.harmony import harmony_rows
+from ml.data.symbolic.harmony import harmony_rows, progression_groups
 from ml.dataset import ArrayDataset
 from ml.errors import DataError
 
@@ -92,13 +92,14 @@ def scan(root: Path) -> ValidationReport:
 
 
 def load(root: Path, model_key: str, options: LoadOptions) -> ArrayDataset:
-    """(emotion ++ chord context) -> next chord rows; one group per progression."""
+    """(emotion ++ chord context) -> next chord rows; repeats of one progression (any key) share a group."""
     if model_key not in MODELS:
         raise DataError(f"format {NAME!r} feeds harmony_predictor, not {model_key}")
     report = new_report(NAME, root, MODELS)
     found = _progressions(root, report)
     inputs, targets, groups = [], [], []
-    for gid, (_where, classes, valence, arousal) in enumerate(found):
+    group_of = progression_groups([classes for _where, classes, _v, _a in found])
+    for gid, (_where, classes, valence, arousal) in zip(group_of, found, strict=True):
         x, y = harmony_rows(classes, valence, arousal)
         inputs.append(x)
         targets.append(y)

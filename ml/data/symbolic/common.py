@@ -27,7 +27,7 @@ from ml.data.symbolic.dynamics import dynamics_rows
 from ml.data.symbolic.groove import SETTINGS as GROOVE_SETTINGS
 from ml.data.symbolic.groove import derived_emotion, groove_features
 from ml.data.symbolic.melody import SETTINGS as MELODY_SETTINGS
-from ml.data.symbolic.melody import melody_targets
+from ml.data.symbolic.melody import melody_rows, with_emotion
 from ml.data.symbolic.midi import NOTES_VERSION, MidiError, check_parsed, duration_of, is_midi, parse_midi_file
 from ml.dataset import ArrayDataset
 from ml.errors import DataError
@@ -150,6 +150,13 @@ def apply_labels(items: list[Item], labels: Mapping[str, Any], root: Path, repor
             report.skip(rel(item.path, root), str(exc))
             continue
         kept.append(item)
+    if items and not kept and not any(lookup_label(labels, i.path, root) is not None for i in items):
+        example = rel(items[0].path, root)
+        keys = ", ".join(sorted(map(str, labels))[:3]) or "none"
+        raise DataError(
+            f"the labels file covers none of the {len(items)} files (e.g. no entry for {example!r}; its keys look "
+            f"like: {keys}); key each label by the file's path relative to {root}, its name or its stem"
+        )
     return kept
 
 
@@ -159,12 +166,15 @@ def apply_labels(items: list[Item], labels: Mapping[str, Any], root: Path, repor
 def _melody_compute(path: Path) -> Features:
     parsed = parse_midi_file(path)
     try:
-        targets = melody_targets(parsed)
+        inputs, targets, key = melody_rows(parsed)
     except MidiError as exc:
         return {"error": np.array(str(exc))}
     if len(targets) == 0:
         return {"error": np.array("too short (no 4-bar segment with 4+ notes)")}
-    return {"targets": targets, "duration": np.array([duration_of(parsed)])}
+    # inputs hold 0 in the emotion columns: the label is filled in by load_items (it is not the file's)
+    return {"inputs": inputs, "targets": targets, "duration": np.array([duration_of(parsed)]),
+            "key": np.array(key.name), "key_source": np.array(key.source),
+            "key_shift": np.array([key.shift])}  # fmt: skip
 
 
 def _dynamics_compute(path: Path) -> Features:
@@ -278,6 +288,15 @@ def dedupe(items: list[Item], root: Path, report: ValidationReport) -> list[Item
     return kept
 
 
+def _key_info(file_keys: dict[str, str]) -> dict[str, Any]:
+    """melody_transformer info: `keys` {key name: files} and `file_keys` {file: "key (source)"}; {} if none."""
+    counts: dict[str, int] = {}
+    for value in file_keys.values():
+        name = value.split(" (")[0]
+        counts[name] = counts.get(name, 0) + 1
+    return {"keys": dict(sorted(counts.items())), "file_keys": file_keys} if file_keys else {}
+
+
 def load_items(
     name: str, root: Path, model_key: str, options: LoadOptions, items: list[Item], report: ValidationReport | None
 ) -> ArrayDataset:
@@ -292,6 +311,7 @@ def load_items(
     inputs, targets, groups, splits = [], [], [], []
     group_ids: dict[str, int] = {}
     files_used = 0
+    file_keys: dict[str, str] = {}  # melody_transformer: file -> "D major (signature)", the estimated key
     for item in items:
         if model_key == "melody_transformer" and (item.valence is None or item.arousal is None):
             skipped.append({"path": rel(item.path, root), "reason": "label missing"})
@@ -304,7 +324,8 @@ def load_items(
         if model_key == "dynamics_engine":
             x = features["inputs"]
         elif model_key == "melody_transformer":
-            x = np.repeat(emotion.encode(float(item.valence or 0.0), float(item.arousal or 0.0))[None, :], len(y), 0)
+            file_keys[rel(item.path, root)] = f"{features['key']} ({features['key_source']})"
+            x = with_emotion(features["inputs"], float(item.valence or 0.0), float(item.arousal or 0.0))
         else:
             if item.valence is not None and item.arousal is not None:
                 va = np.repeat([[item.valence, item.arousal]], len(y), axis=0)
@@ -330,5 +351,11 @@ def load_items(
         groups=np.concatenate(groups),
         split=split_all if published else None,
         source=f"{name}:{root}",
-        info={"format": name, "files_used": files_used, "skipped": skipped, "cache": source.stats()},
+        info={
+            "format": name,
+            "files_used": files_used,
+            "skipped": skipped,
+            "cache": source.stats(),
+            **_key_info(file_keys),
+        },
     )

@@ -46,6 +46,7 @@ SETTINGS = {"kind": "dynamics_engine", "version": 1, "max_notes": MAX_NOTES, "cl
             "window_s": WINDOW_S}  # fmt: skip
 PITCH_COLUMNS = (0, 18, 19, 20, 21, 22)  # absolute pitch/127 features (MIDI transposition shifts them)
 TEMPO_COLUMN = 13
+RECENT_VELOCITY_COLUMN = 30  # mean velocity of the previous 8 notes / 127: the "recent velocity" baseline reads it
 
 
 def beat_positions(times: np.ndarray, beats: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ml import emotion
-from ml.data.symbolic.chords import NO_CHORD, VOCAB_SIZE
+from ml.data.symbolic.chords import NO_CHORD, VOCAB_SIZE, transpose_class
 
 CONTEXT_LENGTH = 4
 DECAY = 0.5
@@ -58,3 +58,18 @@ def harmony_rows(classes: Sequence[int], valence: float, arousal: float) -> tupl
     if not inputs:
         return np.zeros((0, 128), np.float32), np.zeros((0, VOCAB_SIZE), np.float32)
     return np.asarray(inputs, np.float32), np.asarray(targets, np.float32)
+
+
+def _progression_key(classes: Sequence[int]) -> tuple[int, ...]:
+    """The merged progression moved to the key where its first chord's root is C (transposition-invariant)."""
+    seq = merge_repeats(classes)
+    first = next((c for c in seq if c != NO_CHORD and c < 60), None)
+    shift = 0 if first is None else -(first % 12)
+    return tuple(c if c == NO_CHORD else transpose_class(c, shift) for c in seq)
+
+
+def progression_groups(progressions: Sequence[Sequence[int]]) -> list[int]:
+    """A group id per progression: repeats of one progression (in any key) share one, so a split cannot put a
+    copy of a tune on both sides."""
+    ids: dict[tuple[int, ...], int] = {}
+    return [ids.setdefault(_progression_key(classes), len(ids)) for classes in progressions]

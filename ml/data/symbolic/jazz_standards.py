@@ -10,8 +10,8 @@ go through the shared parser. Play order: each section's main segment, once per 
 appended (once if it has none). Unparseable symbols are dropped and counted in the report's warnings.
 
 The corpus has no emotion, so it is derived per song (documented mapping):
-- valence = 0.6 * mode + 0.4 * (share of major-like chords - share of minor-like chords), mode = +1 for a
-  major key, -1 for a minor key; major-like = maj, dom7, aug classes; minor-like = min, min7, dim;
+- valence = +0.6 for a major key, -0.6 for a minor key (the chart's Key field). Not from the chord qualities:
+  those are the targets, and a label computed from them would leak the answer into the input;
 - arousal from Rhythm (first keyword that matches, in this order): ballad -0.6, slow -0.4, bossa -0.2,
   waltz -0.2, up tempo 0.7, fast 0.7, medium up 0.4, medium 0.0, latin 0.3, funk 0.5, rock 0.4, even 0.1; else 0.
 One group per song.
@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 
 from ml.data.base import DataFormat, LoadOptions, ValidationReport
-from ml.data.symbolic.chords import AUG_BASE, NO_CHORD, ChordError, parse_chord
+from ml.data.symbolic.chords import NO_CHORD, ChordError, parse_chord
 from ml.data.symbolic.common import new_report
-from ml.data.symbolic.harmony import harmony_rows
+from ml.data.symbolic.harmony import harmony_rows, progression_groups
 from ml.dataset import ArrayDataset
 from ml.errors import DataError
 
@@ -60,14 +60,9 @@ def song_arousal(rhythm: str) -> float:
     return next((value for key, value in RHYTHM_AROUSAL if key in low), 0.0)
 
 
-def song_valence(key: str, classes: list[int]) -> float:
-    """Valence from key mode and chord qualities (see module docstring)."""
-    mode = -1.0 if key.strip().endswith("-") or key.strip().endswith("m") else 1.0
-    real = [c for c in classes if c != NO_CHORD]
-    major = sum(1 for c in real if c >= AUG_BASE or c // 12 in (0, 2))
-    minor = len(real) - major
-    share = (major - minor) / max(len(real), 1)
-    return float(np.clip(0.6 * mode + 0.4 * share, -1.0, 1.0))
+def song_valence(key: str) -> float:
+    """Valence from the chart's key mode alone (see module docstring): never from its chords, the targets."""
+    return -0.6 if key.strip().endswith(("-", "m")) else 0.6
 
 
 def chart_symbols(chords: str) -> list[str]:
@@ -116,7 +111,7 @@ def _songs(root: Path, report: ValidationReport) -> list[tuple[str, list[int], f
             if len([c for c in classes if c != NO_CHORD]) < 2:
                 report.skip(title, "too short (fewer than 2 chords)")
                 continue
-            valence = song_valence(str(song.get("Key", "")), classes)
+            valence = song_valence(str(song.get("Key", "")))
             arousal = song_arousal(str(song.get("Rhythm", "")))
             found.append((title, classes, valence, arousal))
     if bad_symbols:
@@ -138,13 +133,14 @@ def scan(root: Path) -> ValidationReport:
 
 
 def load(root: Path, model_key: str, options: LoadOptions) -> ArrayDataset:
-    """(derived emotion ++ chord context) -> next chord rows; one group per song."""
+    """(emotion ++ chord context) -> next chord rows; songs with the same progression (any key) share a group."""
     if model_key not in MODELS:
         raise DataError(f"format {NAME!r} feeds harmony_predictor, not {model_key}")
     report = new_report(NAME, root, MODELS)
     found = _songs(root, report)
     inputs, targets, groups = [], [], []
-    for gid, (_title, classes, valence, arousal) in enumerate(found):
+    group_of = progression_groups([classes for _title, classes, _v, _a in found])
+    for gid, (_title, classes, valence, arousal) in zip(group_of, found, strict=True):
         x, y = harmony_rows(classes, valence, arousal)
         inputs.append(x)
         targets.append(y)

@@ -10,6 +10,7 @@ Arrays returned (all float64 unless noted):
 - `drums`  [M, 4]: the same for drum-channel notes (is_drum instruments)
 - `beats`  [B]: beat times from the tempo map (pretty_midi.get_beats); `downbeats` [D]: bar starts
 - `tempo`  [1]: the first tempo in BPM (120 when the file has none); `end` [1]: end time of the last event
+- `key_signatures` [K, 2]: time s, pretty_midi key_number (0-11 major, 12-23 minor) of each key-signature event
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ def parse_midi_file(path: Path) -> dict[str, np.ndarray]:
             beats = np.asarray(pm.get_beats(), dtype=np.float64)
             downbeats = np.asarray(pm.get_downbeats(), dtype=np.float64)
             _times, tempi = pm.get_tempo_changes()
+            keys = sorted((k.time, k.key_number) for k in pm.key_signature_changes)
         tempo = float(tempi[0]) if len(tempi) and np.isfinite(tempi[0]) and tempi[0] > 0 else 120.0
     except Exception as exc:  # mido/pretty_midi raise many types on corrupt bytes; all mean "unreadable"
         detail = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else "file ends early or is malformed"
@@ -73,6 +75,7 @@ def parse_midi_file(path: Path) -> dict[str, np.ndarray]:
         "downbeats": downbeats,
         "tempo": np.array([tempo]),
         "end": np.array([end]),
+        "key_signatures": np.asarray(keys, dtype=np.float64).reshape(-1, 2),
     }
 
 

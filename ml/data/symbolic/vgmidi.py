@@ -4,9 +4,10 @@ Assumed layout (github.com/lucasnfe/vgmidi, the v2 "labelled" set): `vgmidi_labe
 columns `id,series,console,game,piece,midi,valence,arousal`; `midi` is a path relative to the root (e.g.
 `labelled/phrases/<game>_<piece>_<n>.mid`, from unzipping labelled/phrases.zip); valence and arousal are in
 {-1, 1} (any value in [-1, 1] is accepted). If the path does not exist, the file is looked up by name anywhere
-under the root (older releases put the phrases in `labelled/midi/`). Phrases of one piece share a group
-(series/game/piece, else the file stem without its trailing `_<n>`). Missing files and out-of-range labels are
-skipped with a reason; a file listed twice is a duplicate.
+under the root (older releases put the phrases in `labelled/midi/`), and then as the whole piece `<piece>.mid`
+(the repository's `labelled/midi/` holds whole pieces; further phrases of that piece count as duplicates).
+Phrases of one piece share a group (series/game/piece, else the file stem without its trailing `_<n>`).
+Missing files and out-of-range labels are skipped with a reason; a file listed twice is a duplicate.
 """
 
 from __future__ import annotations
@@ -53,7 +54,10 @@ def _items(root: Path) -> tuple[list[Item], ValidationReport]:
         if not path.is_file():
             if by_name is None:
                 by_name = {p.name: p for p in midi_files(root)}
-            found = by_name.get(Path(midi).name)
+            # Older releases keep whole pieces in labelled/midi/ (`<piece>.mid`) where the CSV names phrases
+            # (`<piece>_<n>.mid`): fall back to the piece, whose phrases then count as duplicates of it.
+            name = Path(midi).name
+            found = by_name.get(name) or by_name.get(re.sub(r"_\d+(\.midi?)$", r"\1", name))
             if found is None:
                 report.skip(midi, "file missing")
                 continue

@@ -93,9 +93,10 @@ class JobCreate(Input):
     params: dict[str, Any] = Field(
         default_factory=dict,
         examples=[{"epochs": 20, "batch_size": 64, "lr": 0.001, "val_split": 0.2}],
-        description="the CLI's options in snake_case: epochs, batch_size, lr, weight_decay, val_split, "
+        description="the CLI's options in snake_case: epochs, batch_size, lr, weight_decay, lr_schedule "
+        "(cosine|plateau|constant), warmup_epochs, min_lr_ratio, plateau_patience, grad_clip, val_split, test_split, "
         "early_stopping_patience, min_delta, checkpoint_every, seed, device, normalize, synthetic_samples, "
-        "architecture, augmentation",
+        "lookahead_seconds, architecture, augmentation",
     )
     queue: QueueName = Field(default="cpu", examples=["cpu"], description="which workers take it")
 

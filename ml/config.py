@@ -15,6 +15,8 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 MAX_EPOCHS = 10_000
 MAX_BATCH_SIZE = 65_536
 DEFAULT_LR = 1e-3
+DEFAULT_WEIGHT_DECAY = 0.01  # AdamW, decoupled, weight matrices only
+SCHEDULES = ("cosine", "plateau", "constant")  # the learning-rate schedules of ml.train.optim
 
 
 @dataclass
@@ -39,7 +41,12 @@ class TrainConfig:
     epochs: int = 50
     batch_size: int = 64
     lr: float | None = None  # None: the model's learning_rate from training_config.json, else 1e-3
-    weight_decay: float | None = None  # None: the model's weight_decay from training_config.json, else 0
+    weight_decay: float | None = None  # None: the model's weight_decay from training_config.json, else 0.01
+    lr_schedule: str = "cosine"  # cosine | plateau | constant, each after a linear warm-up
+    warmup_epochs: float = 1.0  # linear warm-up length in epochs (0 = none)
+    min_lr_ratio: float = 0.1  # cosine: the last step's rate as a share of lr
+    plateau_patience: int = 3  # plateau: epochs without improvement before the rate halves
+    grad_clip: float = 1.0  # global L2 norm the gradients are clipped to (0 = off)
     val_split: float = 0.2
     test_split: float = 0.2  # held-out test share of source groups when the data set publishes no test split
     early_stopping_patience: int = 10
@@ -81,6 +88,12 @@ class TrainConfig:
                 f"val_split + test_split must leave data to train on, got {self.val_split} + {self.test_split}"
             )
         _float_in("min_delta", self.min_delta, 0.0, 1e6)
+        if self.lr_schedule not in SCHEDULES:
+            raise ConfigError(f"lr_schedule must be one of {', '.join(SCHEDULES)}, got {self.lr_schedule!r}")
+        _float_in("warmup_epochs", self.warmup_epochs, 0.0, MAX_EPOCHS)
+        _float_in("min_lr_ratio", self.min_lr_ratio, 0.0, 1.0)
+        _int_in("plateau_patience", self.plateau_patience, 0, MAX_EPOCHS)
+        _float_in("grad_clip", self.grad_clip, 0.0, 1e6)
         _float_in("lookahead_seconds", self.lookahead_seconds, 0.0, 2.0)
         if self.device not in DEVICES:
             raise ConfigError(f"device must be one of {', '.join(DEVICES)}, got {self.device!r}")
@@ -100,10 +113,10 @@ class TrainConfig:
         return self.lr if self.lr is not None else self.learning_rates.get(model_key, DEFAULT_LR)
 
     def weight_decay_for(self, model_key: str) -> float:
-        """The weight decay for one model: explicit value, else its configured one, else 0."""
+        """The weight decay for one model: explicit value, else its configured one, else DEFAULT_WEIGHT_DECAY."""
         if self.weight_decay is not None:
             return self.weight_decay
-        return self.weight_decays.get(model_key, 0.0)
+        return self.weight_decays.get(model_key, DEFAULT_WEIGHT_DECAY)
 
     def architecture_for(self, model_key: str) -> dict[str, int]:
         """The validated architecture (defaults merged with overrides) for one model."""

@@ -28,6 +28,7 @@ from ml.train.callbacks import TrainCallbacks
 from ml.train.device import resolve_device, set_threads
 from ml.train.early_stopping import EarlyStopping
 from ml.train.losses import compute_loss, model_metrics
+from ml.train.optim import LrSchedule, clip_gradients, make_optimizer
 from ml.train.split import Split, split_dataset
 
 log = logging.getLogger(__name__)
@@ -55,14 +56,6 @@ class TrainResult:
 def checkpoint_paths(output_dir: Path, model_key: str) -> tuple[Path, Path]:
     """(best, last) checkpoint paths of one model in a training folder."""
     return output_dir / f"{model_key}.best.pt", output_dir / f"{model_key}.last.pt"
-
-
-def _make_optimizer(model: LayerStack, lr: float, weight_decay: float, device: torch.device) -> torch.optim.Adam:
-    # Fused Adam is one kernel per step instead of one per parameter; fall back where the build lacks it.
-    try:
-        return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
-    except (RuntimeError, TypeError):
-        return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay, foreach=device.type != "cpu")
 
 
 @torch.no_grad()
@@ -108,11 +101,13 @@ def train_model(
     normalizer = FeatureNormalizer.fit(dataset.inputs[split.train], config.normalize)  # type: ignore[arg-type]
     torch.manual_seed(config.seed)
     model = build_model(model_key, architecture).to(device)
-    optimizer = _make_optimizer(model, config.lr_for(model_key), config.weight_decay_for(model_key), device)
+    base_lr = config.lr_for(model_key)
+    optimizer = make_optimizer(model, base_lr, config.weight_decay_for(model_key), device)
     stopper = EarlyStopping(config.early_stopping_patience, config.min_delta)
     history: list[dict[str, Any]] = []
     start_epoch = 0
     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    saved_schedule: dict[str, Any] | None = None
 
     if resume and last_path.exists():
         state = load_checkpoint(last_path, expected_model=model_key)
@@ -127,6 +122,7 @@ def train_model(
         history = list(state["history"])
         start_epoch = int(state["epoch"])
         normalizer = FeatureNormalizer.from_state_dict(state["normalizer"])
+        saved_schedule = state.get("schedule")
         best_state = (
             load_checkpoint(best_path, expected_model=model_key)["model_state"] if best_path.exists() else best_state
         )
@@ -139,6 +135,18 @@ def train_model(
     y_train = torch.from_numpy(train_set.targets).to(device)
     x_val = torch.from_numpy(normalizer.transform(dataset.inputs[split.validation])).to(device)
     y_val = torch.from_numpy(dataset.targets[split.validation]).to(device)
+    steps_per_epoch = math.ceil(len(x_train) / config.batch_size)
+    # The plan follows this run's config (a resume may extend the epochs); the progress comes from the checkpoint.
+    schedule = LrSchedule(
+        kind=config.lr_schedule,
+        base_lr=base_lr,
+        total_steps=config.epochs * steps_per_epoch,
+        warmup_steps=round(config.warmup_epochs * steps_per_epoch),
+        min_lr_ratio=config.min_lr_ratio,
+        plateau_patience=config.plateau_patience,
+    )
+    if saved_schedule:
+        schedule.restore_progress(saved_schedule)
 
     def snapshot(epoch: int, stop_reason: str | None) -> dict[str, Any]:
         return {
@@ -148,6 +156,7 @@ def train_model(
             "normalizer": normalizer.state_dict(),
             "optimizer_state": optimizer.state_dict(),
             "early_stopping": stopper.state_dict(),
+            "schedule": schedule.state_dict(),
             "epoch": epoch,
             "best_epoch": stopper.best_epoch,
             "best_val_loss": stopper.best if math.isfinite(stopper.best) else None,
@@ -174,11 +183,14 @@ def train_model(
         model.train()
         order = torch.randperm(n_train, generator=_epoch_generator(config.seed, epoch, device)).to(device)
         total, cancelled = 0.0, False
+        lr = schedule.lr_at(schedule.step)
         for begin in range(0, n_train, batch):
             index = order[begin : begin + batch]
             loss = compute_loss(model, x_train[index], y_train[index])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            clip_gradients(model, config.grad_clip)
+            lr = schedule.apply(optimizer)
             optimizer.step()
             total += float(loss.detach()) * len(index)
             if callbacks.should_stop():
@@ -194,7 +206,8 @@ def train_model(
         train_loss = total / n_train
         val = evaluate_arrays(model, x_val, y_val)
         row: dict[str, Any] = {"epoch": epoch, "train_loss": train_loss, "val_loss": val.pop("loss"), **val}
-        row["lr"] = optimizer.param_groups[0]["lr"]
+        row["lr"] = lr  # the rate of the epoch's last step
+        schedule.end_epoch(row["val_loss"])
         row["seconds"] = time.perf_counter() - started
         history.append(row)
         loss_for_stopping = row["val_loss"] if math.isfinite(train_loss) else math.nan

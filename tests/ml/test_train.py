@@ -41,14 +41,32 @@ def _weights(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.clone() for k, v in model.state_dict().items()}
 
 
-def test_resume_ends_where_an_uninterrupted_run_ends(tmp_path: Path) -> None:
+class StopAfterEpoch(TrainCallbacks):
+    """Stops the run once `epoch` epochs are complete, as a crash after that epoch's checkpoint would."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch, self.done = epoch, 0
+
+    def on_epoch_end(self, model_key: str, row: dict) -> None:
+        self.done = row["epoch"]
+
+    def should_stop(self) -> bool:
+        return self.done >= self.epoch
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "plateau"])
+def test_resume_ends_where_an_uninterrupted_run_ends(schedule: str, tmp_path: Path) -> None:
     data = make_synthetic("emotion_recognizer", 192, seed=0)
     arch = {"architecture": {"emotion_recognizer": {"fc1": 32, "fc2": 16, "lstm": 8}}}
     base = {"checkpoint_every": 1, "early_stopping_patience": 0, "batch_size": 32, **arch}
-    straight = train_model("emotion_recognizer", data, TrainConfig(epochs=6, **base), tmp_path / "a")
+    # plateau_patience 0 and a tight clip make the plateau halvings and the clipping part of what must match
+    config = TrainConfig(epochs=6, lr_schedule=schedule, plateau_patience=0, grad_clip=0.05, **base)
+    straight = train_model("emotion_recognizer", data, config, tmp_path / "a")
 
-    train_model("emotion_recognizer", data, TrainConfig(epochs=3, **base), tmp_path / "b")
-    resumed = train_model("emotion_recognizer", data, TrainConfig(epochs=6, **base), tmp_path / "b", resume=True)
+    stopped = train_model("emotion_recognizer", data, config, tmp_path / "b", callbacks=StopAfterEpoch(3))
+    assert stopped.epochs_run == 3
+    resumed = train_model("emotion_recognizer", data, config, tmp_path / "b", resume=True)
+    assert [row["lr"] for row in resumed.history] == [row["lr"] for row in straight.history]
 
     assert resumed.epochs_run == straight.epochs_run == 6
     assert [row["epoch"] for row in resumed.history] == [1, 2, 3, 4, 5, 6]

@@ -25,7 +25,7 @@ from ml.data.base import LoadOptions, ValidationReport
 from ml.data.symbolic.dynamics import SETTINGS as DYNAMICS_SETTINGS
 from ml.data.symbolic.dynamics import dynamics_rows
 from ml.data.symbolic.groove import SETTINGS as GROOVE_SETTINGS
-from ml.data.symbolic.groove import derived_emotion, groove_features
+from ml.data.symbolic.groove import groove_features
 from ml.data.symbolic.melody import SETTINGS as MELODY_SETTINGS
 from ml.data.symbolic.melody import melody_rows, with_emotion
 from ml.data.symbolic.midi import NOTES_VERSION, MidiError, check_parsed, duration_of, is_midi, parse_midi_file
@@ -33,6 +33,7 @@ from ml.dataset import ArrayDataset
 from ml.errors import DataError
 
 Features = dict[str, np.ndarray]
+EMOTION_INPUT_MODELS = ("melody_transformer", "groove_predictor")  # rows need the item's (valence, arousal)
 
 
 @dataclass
@@ -313,7 +314,7 @@ def load_items(
     files_used = 0
     file_keys: dict[str, str] = {}  # melody_transformer: file -> "D major (signature)", the estimated key
     for item in items:
-        if model_key == "melody_transformer" and (item.valence is None or item.arousal is None):
+        if model_key in EMOTION_INPUT_MODELS and (item.valence is None or item.arousal is None):
             skipped.append({"path": rel(item.path, root), "reason": "label missing"})
             continue
         features = source.get(item.path, model_key)
@@ -326,13 +327,8 @@ def load_items(
         elif model_key == "melody_transformer":
             file_keys[rel(item.path, root)] = f"{features['key']} ({features['key_source']})"
             x = with_emotion(features["inputs"], float(item.valence or 0.0), float(item.arousal or 0.0))
-        else:
-            if item.valence is not None and item.arousal is not None:
-                va = np.repeat([[item.valence, item.arousal]], len(y), axis=0)
-            else:
-                va = np.array([derived_emotion(item.style, b, d) for b, d in
-                               zip(features["bpm"], features["hits_per_beat"], strict=True)])  # fmt: skip
-            x = emotion.encode(va[:, 0], va[:, 1])
+        else:  # groove: the item's emotion (labels file or style prior), never a function of its notes
+            x = np.repeat(emotion.encode(float(item.valence or 0.0), float(item.arousal or 0.0))[None, :], len(y), 0)
         gid = group_ids.setdefault(item.group, len(group_ids))
         files_used += 1
         inputs.append(x)

@@ -13,7 +13,9 @@ from ml.data.symbolic.common import (
     new_report,
     read_csv_rows,
     read_labels_file,
+    rel,
 )
+from ml.data.symbolic.groove import style_emotion
 from ml.dataset import SPLITS, ArrayDataset
 
 MODELS = ("groove_predictor",)
@@ -51,13 +53,34 @@ def drum_items(name: str, base: Path, csv_path: Path, *, one_per_id: bool) -> tu
 
 def scan_drums(items: list[Item], report: ValidationReport, base: Path) -> ValidationReport:
     """Parse every item; a file needs at least one 2-bar segment with 4+ mapped drum hits."""
+    unknown = sorted({item.style or "" for item in items if style_emotion(item.style) is None})
+    if unknown:
+        report.warnings.append(
+            f"styles not in the style table (their files need a --labels-file entry): {', '.join(map(repr, unknown))}"
+        )
     return finish_scan(report, items, base, drums=True)
 
 
 def load_drums(
     name: str, base: Path, model_key: str, options: LoadOptions, items: list[Item], report: ValidationReport
 ) -> ArrayDataset:
-    """Groove rows; emotion from options.labels_file if given (files without a label skipped), else derived."""
+    """Groove rows; emotion from options.labels_file if given (files without a label skipped), else the style
+    prior (`ml.data.symbolic.groove.style_emotion`; files of a style not in the table skipped, with the fix)."""
     if options.labels_file is not None:
         items = apply_labels(items, read_labels_file(options.labels_file), base, report)
+    else:
+        items = [item for item in items if _style_label(item, base, report)]
     return load_items(name, base, model_key, options, items, report)
+
+
+def _style_label(item: Item, base: Path, report: ValidationReport) -> bool:
+    """Give `item` its style's (valence, arousal); False (and a skip with the reason) if the style is unknown."""
+    found = style_emotion(item.style)
+    if found is None:
+        report.skip(
+            rel(item.path, base),
+            f"no emotion: style {item.style!r} is not in the style table and no --labels-file was given",
+        )
+        return False
+    item.valence, item.arousal = found
+    return True

@@ -3,7 +3,7 @@
 Published layout: `groove/info.csv` with columns `drummer,session,id,style,bpm,beat_type,time_signature,
 midi_filename,audio_filename,duration,split`; `midi_filename` like `drummer1/session1/1_funk_80_beat_4-4.mid`
 relative to `groove/`. Point at `groove/` or at its parent. The published train/validation/test split is
-honoured; one group per `id`. Emotion: LoadOptions.labels_file if given, else the style/tempo/density mapping
+honoured; one group per `id`. Emotion: LoadOptions.labels_file if given, else the style prior STYLE_EMOTION
 in ml/data/symbolic/groove.py (style = the part of `style` before '/', e.g. "funk/groove1" -> funk).
 """
 

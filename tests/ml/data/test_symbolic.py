@@ -143,7 +143,7 @@ def test_groove_emotion_mapping_and_labels(roots: dict[str, Path], tmp_path: Pat
     ds = FORMATS["groove-midi"].load(root, "groove_predictor", LoadOptions())
     va = emotion.decode(ds.inputs)
     assert va[:, 0].min() >= 0.0  # funk/rock/jazz/latin/hiphop all map to valence >= 0
-    assert np.ptp(va[:, 1]) > 0.2  # arousal follows tempo and density
+    assert len(np.unique(np.round(va, 2), axis=0)) == 5  # one style prior per style, nothing from the notes
     labels = tmp_path / "groove_labels.json"
     labels.write_text('{"drummer1/session1/1_funk_80_beat_4-4.mid": {"valence": -0.9, "arousal": 0.9}}')
     only = FORMATS["groove-midi"].load(root, "groove_predictor", LoadOptions(labels_file=labels))

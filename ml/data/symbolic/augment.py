@@ -15,9 +15,9 @@ file does to the documented vectors:
   (emotion label, mode, previous segment) is unchanged, since deleting notes of the predicted segment does not
   touch what was played before it.
 - harmony_predictor: chord roots move by k in both the context and the target (augmented triads by k mod 4).
-- dynamics_engine: absolute pitch features (columns 0, 18-21, 22) shift by k/127 (zero "missing" values stay
-  zero); tempo multiplies the BPM feature (13) by s and divides the seconds-based IOI/recency features
-  (8, 9, 27) and the duration target (3) by s; window counts are kept (an approximation). Clipped to [0, 1].
+- dynamics_engine: absolute pitch features (dynamics.PITCH_COLUMNS) shift by k/127 (zero "missing" values
+  stay zero); tempo multiplies the BPM feature (TEMPO_COLUMN) by s and divides the seconds-based features
+  (SECONDS_COLUMNS) and the duration target (3) by s; window counts are kept (an approximation). Clipped to [0, 1].
 - groove_predictor: tempo moves the tempo parameter (target 29: BPM = 120 + 60 p -> s * BPM); transposition
   does not apply to drums. The emotion input is unchanged.
 """
@@ -28,10 +28,8 @@ import numpy as np
 
 from ml.config import AugmentationConfig
 from ml.data.symbolic.chords import VOCAB_SIZE, transpose_class
+from ml.data.symbolic.dynamics import PITCH_COLUMNS, SECONDS_COLUMNS, TEMPO_COLUMN
 from ml.dataset import ArrayDataset
-
-_PITCH_COLUMNS = (0, 18, 19, 20, 21, 22)
-_SECONDS_COLUMNS = (8, 9, 27)
 
 
 def _renormalise(new: np.ndarray, old: np.ndarray) -> np.ndarray:
@@ -58,10 +56,10 @@ def _harmony(x: np.ndarray, y: np.ndarray, k: int, s: float, cfg: AugmentationCo
 
 def _dynamics(x: np.ndarray, y: np.ndarray, k: int, s: float, cfg: AugmentationConfig, rng: np.random.Generator):
     x, y = x.copy(), y.copy()
-    cols = list(_PITCH_COLUMNS)
+    cols = list(PITCH_COLUMNS)
     x[:, cols] = np.where(x[:, cols] > 0, x[:, cols] + k / 127.0, 0.0)
-    x[:, 13] *= s
-    x[:, list(_SECONDS_COLUMNS)] /= s
+    x[:, TEMPO_COLUMN] *= s
+    x[:, list(SECONDS_COLUMNS)] /= s
     y[:, 3] /= s
     return np.clip(x, 0, 1), np.clip(y, 0, 1)
 

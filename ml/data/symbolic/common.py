@@ -15,6 +15,7 @@ import json
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -178,15 +179,16 @@ def _melody_compute(path: Path) -> Features:
             "key_shift": np.array([key.shift])}  # fmt: skip
 
 
-def _dynamics_compute(path: Path) -> Features:
+def _dynamics_compute(path: Path, lookahead_seconds: float = 0.0) -> Features:
     parsed = parse_midi_file(path)
     try:
-        inputs, targets = dynamics_rows(parsed)
+        rows = dynamics_rows(parsed, lookahead_seconds)
     except MidiError as exc:
         return {"error": np.array(str(exc))}
-    if len(inputs) < 2:
+    if len(rows.inputs) < 2:
         return {"error": np.array("too short (under 2 notes)")}
-    return {"inputs": inputs, "targets": targets, "duration": np.array([duration_of(parsed)])}
+    return {"inputs": rows.inputs, "targets": rows.targets, "beat_grid": np.array([rows.beat_grid]),
+            "duration": np.array([duration_of(parsed)])}  # fmt: skip
 
 
 def _groove_compute(path: Path) -> Features:
@@ -209,8 +211,9 @@ BUILDERS: dict[str, tuple[Mapping[str, Any], Callable[[Path], Features]]] = {
 class FeatureSource:
     """Per-file features through the shared FeatureCache when a cache_dir is set, else computed directly."""
 
-    def __init__(self, cache_dir: Path | None) -> None:
+    def __init__(self, cache_dir: Path | None, lookahead_seconds: float = 0.0) -> None:
         self.cache: Any = None
+        self.lookahead_seconds = lookahead_seconds
         if cache_dir is not None:
             from ml.data.cache import FeatureCache
 
@@ -219,6 +222,9 @@ class FeatureSource:
     def get(self, path: Path, model_key: str) -> Features:
         settings, compute = BUILDERS[model_key]
         full = {**settings, "notes_version": NOTES_VERSION}
+        if model_key == "dynamics_engine":  # the lookahead changes the inputs, so it is part of the cache key
+            full["lookahead_seconds"] = self.lookahead_seconds
+            compute = partial(_dynamics_compute, lookahead_seconds=self.lookahead_seconds)
         if self.cache is None:
             return compute(path)
         return dict(self.cache.get_or_compute(path, full, compute))
@@ -298,6 +304,16 @@ def _key_info(file_keys: dict[str, str]) -> dict[str, Any]:
     return {"keys": dict(sorted(counts.items())), "file_keys": file_keys} if file_keys else {}
 
 
+def _dynamics_info(grids: dict[bool, int], lookahead_seconds: float) -> dict[str, Any]:
+    """dynamics_engine info: beat-grid counts, and the export metadata the plugin needs to build the same inputs."""
+    beat_grid = {"files_with_grid": grids[True], "files_without_grid": grids[False]}
+    return {
+        "beat_grid": beat_grid,
+        "export_metadata": {"lookahead_seconds": lookahead_seconds, "causal": lookahead_seconds == 0.0,
+                            "beat_grid": beat_grid},
+    }  # fmt: skip
+
+
 def load_items(
     name: str, root: Path, model_key: str, options: LoadOptions, items: list[Item], report: ValidationReport | None
 ) -> ArrayDataset:
@@ -308,11 +324,12 @@ def load_items(
     skipped = [] if report is None else [{"path": s.path, "reason": s.reason} for s in report.skipped]
     if model_key not in BUILDERS:
         raise DataError(f"format {name!r} cannot feed {model_key}")
-    source = FeatureSource(options.cache_dir)
+    source = FeatureSource(options.cache_dir, options.lookahead_seconds)
     inputs, targets, groups, splits = [], [], [], []
     group_ids: dict[str, int] = {}
     files_used = 0
     file_keys: dict[str, str] = {}  # melody_transformer: file -> "D major (signature)", the estimated key
+    grids = {True: 0, False: 0}  # dynamics_engine: files with / without a usable beat grid
     for item in items:
         if model_key in EMOTION_INPUT_MODELS and (item.valence is None or item.arousal is None):
             skipped.append({"path": rel(item.path, root), "reason": "label missing"})
@@ -324,6 +341,7 @@ def load_items(
         y = features["targets"]
         if model_key == "dynamics_engine":
             x = features["inputs"]
+            grids[bool(features["beat_grid"][0])] += 1
         elif model_key == "melody_transformer":
             file_keys[rel(item.path, root)] = f"{features['key']} ({features['key_source']})"
             x = with_emotion(features["inputs"], float(item.valence or 0.0), float(item.arousal or 0.0))
@@ -353,5 +371,6 @@ def load_items(
             "skipped": skipped,
             "cache": source.stats(),
             **_key_info(file_keys),
+            **(_dynamics_info(grids, options.lookahead_seconds) if model_key == "dynamics_engine" else {}),
         },
     )

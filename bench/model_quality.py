@@ -22,12 +22,12 @@ from ml.config import TrainConfig
 from ml.models import MODEL_KEYS
 from ml.pipeline import DataSource, run_training
 
-HEADLINE_METRIC = {
-    "emotion_recognizer": "valence_r2",
-    "melody_transformer": "note_f1",
-    "harmony_predictor": "top1_accuracy",
-    "dynamics_engine": "velocity_mae",
-    "groove_predictor": "mae",
+HEADLINE_METRICS = {
+    "emotion_recognizer": ("valence_mae", "arousal_mae"),
+    "melody_transformer": ("note_f1",),
+    "harmony_predictor": ("top1_accuracy",),
+    "dynamics_engine": ("velocity_mae",),
+    "groove_predictor": ("mae",),
 }
 
 
@@ -41,17 +41,21 @@ def _parse_data(values: list[str]) -> dict[str, Path]:
     return folders
 
 
+def _metrics(key: str, metrics: dict[str, float]) -> str:
+    return ", ".join(f"{name} {metrics[name]:.3f}" for name in HEADLINE_METRICS[key])
+
+
 def _row(key: str, evaluation: dict[str, Any], data: str) -> str:
-    metric = HEADLINE_METRIC[key]
     baselines = evaluation["baselines"]
-    cells = [f"{name} {b['loss']:.4f} ({metric} {b['metrics'][metric]:.3f})" for name, b in baselines.items()]
+    cells = [f"{name} {b['loss']:.4f} ({_metrics(key, b['metrics'])})" for name, b in baselines.items()]
     splits = evaluation["splits"]
-    groups = evaluation.get("data_info", {}).get("files_used", "?")
+    info = evaluation.get("data_info", {})
+    sources = info.get("files_used", info.get("songs", info.get("progressions", "?")))
+    model = f"{evaluation['test_loss']:.4f} ({_metrics(key, evaluation['metrics'])})"
     return (
-        f"| {key} | {data} ({groups} files; train/val/test rows {splits['train']}/{splits['validation']}/"
-        f"{splits['test']}, {splits['source']}) | {evaluation['test_loss']:.4f} ({metric} "
-        f"{evaluation['metrics'][metric]:.3f}) | {'<br>'.join(cells)} | {evaluation['skill']['value']:+.3f} | "
-        f"{evaluation['verdict']} |"
+        f"| {key} | {data} ({sources} sources; train/val/test rows {splits['train']}/{splits['validation']}/"
+        f"{splits['test']}, {splits['source']}) | {model} | {'<br>'.join(cells)} | "
+        f"{evaluation['skill']['value']:+.3f} | {evaluation['verdict']} |"
     )
 
 

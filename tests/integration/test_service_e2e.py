@@ -32,6 +32,11 @@ def test_train_all_then_download_models_that_pass_the_rtneural_check(stack: Stac
             outputs = reference_forward(doc, [[0.1] * doc["in_shape"][-1]])
             assert outputs.shape == (1, doc["layers"][-1]["shape"][-1])
             assert done["result"]["models"][key]["export_max_abs_error"] < 1e-5
+            figures = client.get(f"/jobs/{job['id']}").json()["result"]["models"][key]["evaluation"]
+            assert figures["test_samples"] > 0 and set(figures["baseline_losses"]) and figures["verdict"]
+            assert figures["skill"] == pytest.approx(
+                1 - figures["test_loss"] / min(figures["baseline_losses"].values())
+            )
         assert {"metrics.json", "loss_curve.png", "evaluation.json", "export_report.json"} <= set(artifacts)
         metrics = client.get(f"/jobs/{job['id']}/metrics").json()
         pairs = [(m["model"], m["epoch"]) for m in metrics]

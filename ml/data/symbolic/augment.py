@@ -16,8 +16,12 @@ file does to the documented vectors:
   touch what was played before it.
 - harmony_predictor: chord roots move by k in both the context and the target (augmented triads by k mod 4).
 - dynamics_engine: absolute pitch features (dynamics.PITCH_COLUMNS) shift by k/127 (zero "missing" values
-  stay zero); tempo multiplies the BPM feature (TEMPO_COLUMN) by s and divides the seconds-based features
-  (SECONDS_COLUMNS) and the duration target (3) by s; window counts are kept (an approximation). Clipped to [0, 1].
+  stay zero); tempo multiplies the BPM feature (TEMPO_COLUMN, 0 without a beat grid) by s, divides the
+  seconds-based inputs (SECONDS_COLUMNS; a value of 1, meaning "none" or clipped, stays 1) and the seconds
+  targets (SECONDS_TARGETS: duration, cluster offset) by s, and scales the centred seconds target (overlap,
+  CENTRED_SECONDS_TARGETS) about 0.5 by 1/s; beat and bar phases are unchanged (the tempo map scales with the
+  notes); window and chord counts are kept (an approximation: their 1 s / 4 s / 30 ms spans are fixed).
+  Clipped to [0, 1].
 - groove_predictor: tempo moves the tempo parameter (target 29: BPM = 120 + 60 p -> s * BPM); transposition
   does not apply to drums. The emotion input is unchanged.
 """
@@ -28,7 +32,13 @@ import numpy as np
 
 from ml.config import AugmentationConfig
 from ml.data.symbolic.chords import VOCAB_SIZE, transpose_class
-from ml.data.symbolic.dynamics import PITCH_COLUMNS, SECONDS_COLUMNS, TEMPO_COLUMN
+from ml.data.symbolic.dynamics import (
+    CENTRED_SECONDS_TARGETS,
+    PITCH_COLUMNS,
+    SECONDS_COLUMNS,
+    SECONDS_TARGETS,
+    TEMPO_COLUMN,
+)
 from ml.dataset import ArrayDataset
 
 
@@ -59,8 +69,11 @@ def _dynamics(x: np.ndarray, y: np.ndarray, k: int, s: float, cfg: AugmentationC
     cols = list(PITCH_COLUMNS)
     x[:, cols] = np.where(x[:, cols] > 0, x[:, cols] + k / 127.0, 0.0)
     x[:, TEMPO_COLUMN] *= s
-    x[:, list(SECONDS_COLUMNS)] /= s
-    y[:, 3] /= s
+    seconds = list(SECONDS_COLUMNS)
+    x[:, seconds] = np.where(x[:, seconds] >= 1.0, 1.0, x[:, seconds] / s)  # 1 = "none" or clipped: kept
+    y[:, list(SECONDS_TARGETS)] /= s
+    centred = list(CENTRED_SECONDS_TARGETS)
+    y[:, centred] = 0.5 + (y[:, centred] - 0.5) / s
     return np.clip(x, 0, 1), np.clip(y, 0, 1)
 
 

@@ -1,46 +1,47 @@
-"""dynamics_engine rows: 32 causal performance-context features -> 16 expression parameters, one row per note.
+"""dynamics_engine rows: 32 causal performance-context inputs -> 16 expression targets, one row per note.
 
-Notes are the non-drum notes of a file sorted by onset, ties by pitch. **Causality**: the inputs of note i use
-only the notes a plugin has heard when note i starts: those whose onset is strictly before onset_i, plus note i
-itself. With a lookahead L > 0 (`lookahead_seconds`, written into the export metadata) the chord and window
-inputs (3-7, 22-24, 26) may also see notes starting before onset_i + L (e.g. L = 0.03 lets chord-mates count);
-history inputs ("previous" notes) always mean strictly earlier onsets. Targets may use the note's own future
-(its duration, the next onset): they are what the model predicts.
+The exact spec the plugin's C++ implements is the `## dynamics_engine` section of docs/models.md; in short:
 
-Beat grid: b(t) = fractional beat index of time t from the file's tempo map (pretty_midi beats, interpolated,
-extrapolated with the end beat lengths); q = round(4b)/4 (16th grid); dev = b - q. A file has a **usable beat
-grid** when it has 2+ beats and the mean |dev| of its onsets is below GRID_ALIGNMENT_MAX = 0.04 beats (onsets
-scattered at random over a nominal grid give 1/16 = 0.0625; played to a click, well under 0.03). Without one
-(MAESTRO's nominal 120 BPM) the beat inputs 10-13, 28, 29 read 0, input 2 reads 0, and the grid targets 1 and 12
-read 0.5 ("on the grid"): the plugin sets input 2 to 1 only while the host's transport gives it a tempo.
+Notes: the file's non-drum notes sorted by onset, then pitch (exact ties in track order). **Causality**: the
+inputs of note i use only notes whose onset is strictly before onset_i, plus note i itself ("visible" notes).
+With a lookahead L > 0 (`lookahead_seconds`, part of the cache key and written into the export metadata) the
+visible notes are those with onset < onset_i + L (L = 0.03 lets a chord's notes see each other); this widens
+the chord, sounding and window inputs 3-7, 22-24, 26 only: "prev k" always counts strictly earlier onsets.
+The one file-level input is 2, "beat grid known" (below); in the plugin it means "the host gives a tempo".
+Targets may use the note's own future (its duration, the next onset): they are what the model predicts.
 
-Windows: "past window" = visible notes with onset in [onset_i - 1 s, onset_i] plus note i; "chord" = visible
-notes with |onset - onset_i| <= 30 ms, plus note i. "prev k" = the k-th note before i among strictly earlier
-onsets (ordered by onset, then pitch). Every value is clipped to [0, 1]; a missing neighbour reads 0 (velocity,
-pitch) or 0.5 (signed differences).
+Beat grid: b(t) = fractional beat index of time t (the tempo map's beats, linear in between, extrapolated with
+the first / last beat length); q = floor(4b + 0.5)/4 (nearest 16th); dev = b - q. A file's grid is **known**
+when it has 2+ beats and its distinct onsets lie on it: mean distance to the 16th grid < GRID_ALIGNMENT_MAX =
+0.04 beat (uniform-random onsets give 1/16 = 0.0625) or to the 8th-triplet grid < TRIPLET_ALIGNMENT_MAX =
+0.0533 (random: 1/12). Without it (MAESTRO: a nominal 120 BPM map) input 2 = 0, the beat inputs BEAT_COLUMNS
+= 10-13, 28, 29 read 0 and the grid targets GRID_TARGETS = 1, 12 read 0.5 (on the grid).
 
-Inputs (32):  0 pitch/127 | 1 (pitch - prev pitch + 24)/48 | 2 beat grid usable (0/1) | 3 chord size/8 |
-4 highest pitch of its chord (0/1) | 5 lowest pitch of its chord (0/1) | 6 notes sounding at the onset
-(strictly earlier notes not yet released, plus this one)/10 | 7 notes in the past window/20 | 8 seconds since
-the previous distinct onset/2 (0 if none) | 9 median interval between the distinct onsets in [onset - 4 s,
-onset]/2 s (0 if under 2) | 10 beat phase q - floor(q) | 11 bar phase (position of q in its bar, from
-downbeats) | 12 bar phase < 1/16 (0/1) | 13 local tempo BPM/240 | 14-17 velocity of prev 1..4/127 |
-18-21 pitch of prev 1..4/127 | 22 past-window mean pitch/127 | 23 past-window pitch range/48 |
-24 (pitch - past-window mean pitch + 24)/48 | 25 same pitch as prev 1 (0/1) | 26 visible onsets in
-[onset - 4 s, onset]/40 | 27 seconds since the previous note of this pitch/4 (1 if none) | 28 0.5 + 0.5
-sin(2 pi beat phase) | 29 0.5 + 0.5 cos(2 pi bar phase) | 30 mean velocity of prev 1..8/127 (0 if none) |
-31 (velocity of prev 1 - velocity of prev 2 + 127)/254
+Sets: past window = visible notes with onset >= onset_i - 1 s, plus i; chord = visible notes with |onset -
+onset_i| <= 30 ms, plus i; prev k = the k-th last note with onset < onset_i. Values are clipped to [0, 1].
 
-Targets (16):  0 velocity/127 | 1 timing: 0.5 + 4 dev (16th-grid deviation, 0.5 = on grid) |
-2 articulation: duration / IOI to the next onset / 2 (0.5 = legato; last note: duration) | 3 duration/4 s |
-4 (velocity - prev velocity + 64)/128 | 5 (velocity - mean velocity of the notes within +/- 1 s + 64)/128 |
-6 (velocity - mean velocity of its onset cluster + 32)/64 | 7 (onset - its cluster's first onset)/30 ms |
-8 rubato: IOI to next / median cluster IOI within +/- 1 s / 2 | 9 (velocity - file mean velocity + 64)/128 |
-10 overlap: 0.5 + (note end - next onset)/1 s | 11 (velocity - cluster top-note velocity + 64)/128 |
-12 0.5 + 2 (dev - previous note's dev) | 13 velocity range within +/- 1 s/127 |
-14 accent: velocity > mean velocity within +/- 1 s + 10 | 15 staccato: duration < 0.5 * IOI to next
-(a cluster for targets: notes within 30 ms of the cluster's first onset). At most MAX_NOTES rows per file,
-evenly spaced over its notes (deterministic; rows are computed from all notes first, so each row is causal).
+Inputs: 0 pitch/127 | 1 (pitch - prev1 pitch + 24)/48, 0.5 if none | 2 beat grid known | 3 chord size/8 |
+4 pitch >= every chord pitch | 5 pitch <= every chord pitch | 6 visible notes not released by onset_i (end >
+onset_i, or i)/10 | 7 past-window notes/20 | 8 (onset_i - latest earlier onset)/2 s, 0 if none | 9 median gap
+between consecutive distinct onsets in [onset_i - 4 s, onset_i]/2 s, 0 if one | 10 beat phase q - floor(q) |
+11 bar phase | 12 bar phase < 1/16 | 13 BPM of the beat holding the onset/240 | 14-17 velocity of prev 1-4/127 |
+18-21 pitch of prev 1-4/127 (0 if none) | 22 past-window mean pitch/127 | 23 past-window (max - min pitch)/48 |
+24 (pitch - past-window mean + 24)/48 | 25 pitch == prev1 pitch | 26 visible notes with onset >= onset_i - 4 s,
+plus i, /40 | 27 (onset_i - latest earlier onset of this pitch)/4 s, 1 if none | 28 0.5 + 0.5 sin(2 pi beat
+phase) | 29 0.5 + 0.5 cos(2 pi bar phase) | 30 RECENT_VELOCITY_COLUMN: mean velocity of prev 1-8 (those that
+exist)/127, 0 if none | 31 (prev1 velocity - prev2 velocity + 127)/254, 0.5 if either is missing.
+
+Targets (clusters: greedy, a note more than 30 ms after its cluster's first onset starts a new one; "next onset"
+= the next cluster's first onset; "local" = notes with onset in [onset_i - 1 s, onset_i + 1 s]): 0 velocity/127
+| 1 0.5 + 4 dev | 2 duration/IOI to the next onset/2 (last cluster: IOI = duration) | 3 duration/4 s |
+4 (velocity - previous note's velocity + 64)/128 | 5 (velocity - local mean + 64)/128 | 6 (velocity - cluster
+mean + 32)/64 | 7 (onset - cluster's first onset)/30 ms | 8 IOI to next/median gap between consecutive cluster
+starts in the local span/2 | 9 (velocity - file mean + 64)/128 | 10 0.5 + (end - next onset)/1 s, 0.5 for the
+last cluster | 11 (velocity - cluster top note's velocity + 64)/128 | 12 0.5 + 2 (dev - previous note's dev) |
+13 local velocity range/127 | 14 velocity > local mean + 10 | 15 duration < 0.5 IOI to next.
+
+At most MAX_NOTES rows per file, evenly spaced over its notes (the choice depends on the note count; every row
+is computed from all notes first, so each chosen row is causal).
 """
 
 from __future__ import annotations
@@ -58,9 +59,11 @@ MAX_NOTES = 256
 CLUSTER_S = 0.03
 WINDOW_S = 1.0
 HISTORY_S = 4.0
-GRID_ALIGNMENT_MAX = 0.04  # mean |16th-grid deviation| in beats below which a file's beat grid is trusted
-SETTINGS = {"kind": "dynamics_engine", "version": 2, "max_notes": MAX_NOTES, "cluster_s": CLUSTER_S,
-            "window_s": WINDOW_S, "history_s": HISTORY_S, "grid_alignment_max": GRID_ALIGNMENT_MAX}  # fmt: skip
+GRID_ALIGNMENT_MAX = 0.04  # mean distance (beats) of the distinct onsets to the 16th grid: below it, a grid
+TRIPLET_ALIGNMENT_MAX = 0.04 * 4 / 3  # ... or to the 8th-triplet grid (same fraction of its uniform value 1/12)
+SETTINGS = {"kind": "dynamics_engine", "version": 3, "max_notes": MAX_NOTES, "cluster_s": CLUSTER_S,
+            "window_s": WINDOW_S, "history_s": HISTORY_S, "grid_alignment_max": GRID_ALIGNMENT_MAX,
+            "triplet_alignment_max": TRIPLET_ALIGNMENT_MAX}  # fmt: skip
 GRID_COLUMN = 2
 PITCH_COLUMNS = (0, 18, 19, 20, 21, 22)  # absolute pitch/127 features (MIDI transposition shifts them)
 SECONDS_COLUMNS = (8, 9, 27)  # seconds-based features (MIDI tempo scaling divides them)
@@ -68,6 +71,8 @@ TEMPO_COLUMN = 13
 BEAT_COLUMNS = (10, 11, 12, 13, 28, 29)  # 0 without a usable beat grid
 RECENT_VELOCITY_COLUMN = 30  # mean velocity of the previous 8 notes / 127: the "recent velocity" baseline reads it
 GRID_TARGETS = (1, 12)  # 0.5 without a usable beat grid
+SECONDS_TARGETS = (3, 7)  # duration / 4 s, cluster offset / 30 ms (MIDI tempo scaling divides them)
+CENTRED_SECONDS_TARGETS = (10,)  # overlap 0.5 + seconds (tempo scaling divides the seconds)
 
 
 class DynamicsRows(NamedTuple):
@@ -92,12 +97,25 @@ def beat_positions(times: np.ndarray, beats: np.ndarray) -> np.ndarray:
     return pos
 
 
+def _nearest_sixteenth(b: np.ndarray) -> np.ndarray:
+    """floor(4b + 0.5) / 4: the nearest 16th, halves rounded up (what C++ floor(4 * b + 0.5) / 4 gives)."""
+    return np.floor(b * 4.0 + 0.5) / 4.0
+
+
+def grid_alignment(onsets: np.ndarray, beats: np.ndarray) -> tuple[float, float]:
+    """Mean distance in beats of the distinct onsets to the 16th grid and to the 8th-triplet grid (inf if none)."""
+    if len(beats) < 2 or len(onsets) == 0:
+        return float("inf"), float("inf")
+    b = beat_positions(np.unique(onsets), beats)
+    sixteenth = float(np.abs(b - np.round(b * 4.0) / 4.0).mean())
+    triplet = float(np.abs(b - np.round(b * 3.0) / 3.0).mean())
+    return sixteenth, triplet
+
+
 def grid_is_usable(onsets: np.ndarray, beats: np.ndarray) -> bool:
     """True when the onsets line up with the file's beat grid (see the module docstring)."""
-    if len(beats) < 2 or len(onsets) == 0:
-        return False
-    b = beat_positions(onsets, beats)
-    return float(np.abs(b - np.round(b * 4.0) / 4.0).mean()) < GRID_ALIGNMENT_MAX
+    sixteenth, triplet = grid_alignment(onsets, beats)
+    return sixteenth < GRID_ALIGNMENT_MAX or triplet < TRIPLET_ALIGNMENT_MAX
 
 
 def _shift(values: np.ndarray, k: int, fill: float) -> np.ndarray:
@@ -132,18 +150,19 @@ def _history(values: np.ndarray, first_same: np.ndarray, k: int, fill: float) ->
     return np.where(index >= 0, values[np.maximum(index, 0)], fill)
 
 
-def _median_recent_ioi(on: np.ndarray) -> np.ndarray:
-    """Per note: median interval between the distinct onsets in [onset - HISTORY_S, onset] (0 if under 2)."""
-    unique, inverse = np.unique(on, return_inverse=True)
-    lo = np.searchsorted(unique, unique - HISTORY_S, side="left")
+def _median_recent_ioi(on: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Per row: median interval between the distinct onsets in [onset - HISTORY_S, onset] (0 if under 2)."""
+    unique = np.unique(on)
+    u = np.searchsorted(unique, on[rows], side="left")  # index of the row's own onset among the distinct ones
+    lo = np.searchsorted(unique, unique[u] - HISTORY_S, side="left")
     gaps = np.diff(unique)
-    per_onset = np.array([float(np.median(gaps[a:u])) if u - a >= 1 else 0.0 for u, a in enumerate(lo)])
-    return per_onset[inverse.reshape(-1)]
+    return np.array([float(np.median(gaps[a:b])) if b > a else 0.0 for a, b in zip(lo, u, strict=True)])
 
 
 def _causal_inputs(
-    notes: np.ndarray, beats: np.ndarray, downbeats: np.ndarray, grid: bool, lookahead: float
+    notes: np.ndarray, beats: np.ndarray, downbeats: np.ndarray, grid: bool, lookahead: float, rows: np.ndarray
 ) -> np.ndarray:
+    """The [len(rows), 32] inputs of the notes `rows` (each computed from all the notes it may see)."""
     on, off, pitch, vel = notes[:, 0], notes[:, 1], notes[:, 2], notes[:, 3]
     n = len(notes)
     own = np.arange(n)
@@ -180,12 +199,12 @@ def _causal_inputs(
     x[:, 3] = chord_count / 8
     x[:, 4] = pitch >= chord_max
     x[:, 5] = pitch <= chord_min
-    x[:, 6] = (first_same - released + 1) / 10
+    x[:, 6] = (visible_end + (own >= visible_end) - released) / 10
     x[:, 7] = window_count / 20
     x[:, 8] = np.nan_to_num(on - prev_onset, nan=0.0) / 2
-    x[:, 9] = _median_recent_ioi(on) / 2
+    x[rows, 9] = _median_recent_ioi(on, rows) / 2
     if grid:
-        q = np.round(beat_positions(on, beats) * 4.0) / 4.0
+        q = _nearest_sixteenth(beat_positions(on, beats))
         beat_phase = q - np.floor(q)
         db = beat_positions(downbeats, beats) if len(downbeats) else np.zeros(1)
         bar_i = np.clip(np.searchsorted(db, q + 1e-9, side="right") - 1, 0, len(db) - 1)
@@ -211,15 +230,16 @@ def _causal_inputs(
     x[:, RECENT_VELOCITY_COLUMN] = prev8 / 127
     previous_change = _history(vel, first_same, 1, np.nan) - _history(vel, first_same, 2, np.nan)
     x[:, 31] = np.nan_to_num((previous_change + 127) / 254, nan=0.5)
-    return x
+    return x[rows]
 
 
-def _targets(notes: np.ndarray, beats: np.ndarray, grid: bool) -> np.ndarray:
+def _targets(notes: np.ndarray, beats: np.ndarray, grid: bool, rows: np.ndarray) -> np.ndarray:
+    """The [len(rows), 16] targets of the notes `rows`."""
     on, off, pitch, vel = notes[:, 0], notes[:, 1], notes[:, 2], notes[:, 3]
     n = len(notes)
     dur = off - on
     b = beat_positions(on, beats)
-    dev = b - np.round(b * 4.0) / 4.0
+    dev = b - _nearest_sixteenth(b)
     # Onset clusters: a new cluster starts where the onset is > CLUSTER_S after the cluster's first onset.
     cluster = np.zeros(n, dtype=np.int64)
     first = on[0]
@@ -245,10 +265,11 @@ def _targets(notes: np.ndarray, beats: np.ndarray, grid: bool) -> np.ndarray:
     _, mean_vel, min_vel, max_vel = _range_stats(vel, lo, hi)
     cl_ioi = np.diff(cfirst)
     if len(cl_ioi):
-        cs = np.searchsorted(cfirst, on - WINDOW_S)
-        ce = np.searchsorted(cfirst, on + WINDOW_S, side="right") - 1
-        med = np.array([np.median(cl_ioi[a:max(e, a + 1)]) if a < len(cl_ioi) else cl_ioi[-1]
-                        for a, e in zip(cs, ce, strict=True)])  # fmt: skip
+        cs = np.searchsorted(cfirst, on[rows] - WINDOW_S)
+        ce = np.searchsorted(cfirst, on[rows] + WINDOW_S, side="right") - 1
+        med = np.ones(n)  # only the rows' values are used
+        med[rows] = [np.median(cl_ioi[a:max(e, a + 1)]) if a < len(cl_ioi) else cl_ioi[-1]
+                     for a, e in zip(cs, ce, strict=True)]  # fmt: skip
     else:
         med = np.maximum(ioi_next, 1e-3)
 
@@ -271,7 +292,7 @@ def _targets(notes: np.ndarray, beats: np.ndarray, grid: bool) -> np.ndarray:
     y[:, 15] = dur < 0.5 * ioi_next
     if not grid:
         y[:, list(GRID_TARGETS)] = 0.5
-    return y
+    return y[rows]
 
 
 def dynamics_rows(
@@ -282,8 +303,7 @@ def dynamics_rows(
     notes = parsed["notes"]
     beats, downbeats = parsed["beats"], parsed["downbeats"]
     grid = grid_is_usable(notes[:, 0], beats)
-    x = _causal_inputs(notes, beats, downbeats, grid, lookahead_seconds)
-    y = _targets(notes, beats, grid)
     pick = spread_pick(len(notes), max_notes)
-    inputs = np.clip(x[pick], 0, 1).astype(np.float32)
-    return DynamicsRows(inputs, np.clip(y[pick], 0, 1).astype(np.float32), grid)
+    x = _causal_inputs(notes, beats, downbeats, grid, lookahead_seconds, pick)
+    y = _targets(notes, beats, grid, pick)
+    return DynamicsRows(np.clip(x, 0, 1).astype(np.float32), np.clip(y, 0, 1).astype(np.float32), grid)

@@ -68,26 +68,6 @@ class TrainingSummary:
         return asdict(self)
 
 
-def _dataset_folder(root: Path, model_key: str, fmt: str | None) -> tuple[Path, str]:
-    """The folder and format to train `model_key` on: `root` itself or one of its subfolders.
-
-    Formats are tried most specific first across all candidate folders, so a MAESTRO folder wins over another
-    folder that merely contains MIDI files (which `midi-folder` would also accept).
-    """
-    from ml.data import FORMATS
-
-    if fmt:
-        return root, fmt
-    candidates = [root, *sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))]
-    for data_format in FORMATS.values():
-        if model_key not in data_format.models:
-            continue
-        for folder in candidates:
-            if data_format.detect(folder):
-                return folder, data_format.name
-    raise DataError(f"no data set for {model_key} in {root} (nor in its subfolders); pass --format or another folder")
-
-
 def load_training_data(model_key: str, source: DataSource, config: TrainConfig) -> ArrayDataset:
     """The ArrayDataset for one model from a DataSource."""
     if source.synthetic:
@@ -99,7 +79,6 @@ def load_training_data(model_key: str, source: DataSource, config: TrainConfig) 
         raise DataError(f"data set folder not found: {root}")
     from ml.data import LoadOptions, load_dataset
 
-    folder, fmt = _dataset_folder(root, model_key, source.format)
     options = LoadOptions(
         cache_dir=source.cache_dir,
         augmentation=config.augmentation,
@@ -107,7 +86,7 @@ def load_training_data(model_key: str, source: DataSource, config: TrainConfig) 
         labels_file=source.labels_file,
         lookahead_seconds=config.lookahead_seconds,
     )
-    return load_dataset(folder, model_key, fmt, options)
+    return load_dataset(root, model_key, source.format, options)
 
 
 def run_training(

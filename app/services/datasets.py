@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from app import objects
 from app.db import Dataset, Job
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
-from ml.data import ValidationReport, detect_format, validate_dataset  # librosa + torch: loaded at app start
+from ml.data import ValidationReport, locate_dataset, validate_dataset  # librosa + torch: loaded at app start
 from ml.errors import DataError
 
 
@@ -33,20 +33,25 @@ def resolve_under_roots(path: str, roots: list[Path]) -> Path:
     return resolved
 
 
-def _validate(folder: Path, fmt: str | None, shown: str) -> tuple[str, ValidationReport]:
-    """(format, report) of a folder; Unprocessable if the format is unknown or no file is usable."""
+def _validate(folder: Path, fmt: str | None, shown: str) -> tuple[Path, str, ValidationReport]:
+    """(data set folder, format, report) for a folder: the layout may sit a few levels below it (an archive's
+    own top folder, a mirror's extra level); Unprocessable if none is recognised or no file is usable."""
     try:
-        fmt = fmt or detect_format(folder)
-        report = validate_dataset(folder, fmt)
+        located = locate_dataset(folder, fmt)
+        report = validate_dataset(located.folder, located.format)
     except DataError as exc:
         raise Unprocessable(str(exc)) from None
+    if located.subfolder:
+        report.subfolder = located.subfolder
+        report.warnings.insert(0, f"using the {located.format} data set found in {located.subfolder}/")
     if not report.ok:
         reasons = "; ".join(f"{s.path}: {s.reason}" for s in report.skipped[:5]) or "no candidate files"
         more = f" (+{len(report.skipped) - 5} more)" if len(report.skipped) > 5 else ""
         raise Unprocessable(
-            f"no usable file in {shown} as {fmt}: {report.files_found} found, 0 usable; skipped: {reasons}{more}"
+            f"no usable file in {shown} as {located.format}: {report.files_found} found, 0 usable; "
+            f"skipped: {reasons}{more}"
         )
-    return fmt, report
+    return located.folder, located.format, report
 
 
 def _record(
@@ -79,8 +84,7 @@ def register_dataset(
     session: Session, *, owner: str, name: str, path: str, fmt: str | None, roots: list[Path]
 ) -> Dataset:
     """Validate the folder in its (given or detected) format and record it with its report."""
-    folder = resolve_under_roots(path, roots)
-    fmt, report = _validate(folder, fmt, path)
+    folder, fmt, report = _validate(resolve_under_roots(path, roots), fmt, path)
     return _record(
         session,
         dataset_id=objects.new_id(),
@@ -94,7 +98,14 @@ def register_dataset(
 
 
 def register_upload(
-    session: Session, *, owner: str, name: str, fmt: str | None, archive: Path, upload_root: Path
+    session: Session,
+    *,
+    owner: str,
+    name: str,
+    fmt: str | None,
+    archive: Path,
+    upload_root: Path,
+    filename: str | None = None,
 ) -> Dataset:
     """Unpack an uploaded archive to `upload_root/<id>`, validate and record it; the archive is always removed."""
     from ml.data.prepare import prepare_archive
@@ -102,17 +113,14 @@ def register_upload(
     dataset_id = objects.new_id()
     destination = upload_root / objects.check_id(dataset_id)
     try:
-        prepare_archive(archive, destination)
+        prepare_archive(archive, destination, shown_name=filename or name)
     except DataError as exc:
         raise Unprocessable(str(exc)) from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             archive.unlink()
     try:
-        # An archive usually holds one top folder: register that, so format detection sees the layout.
-        entries = [p for p in destination.iterdir() if not p.name.startswith(".")]
-        folder = entries[0] if len(entries) == 1 and entries[0].is_dir() else destination
-        fmt, report = _validate(folder, fmt, f"the uploaded archive {name!r}")
+        folder, fmt, report = _validate(destination, fmt, f"the uploaded archive {filename or name!r}")
         return _record(
             session,
             dataset_id=dataset_id,

@@ -33,6 +33,7 @@ class ValidationReport:
     label_ranges: dict[str, list[float]] = field(default_factory=dict)  # e.g. valence: [min, max]
     splits: dict[str, int] = field(default_factory=dict)  # published split sizes, if any
     warnings: list[str] = field(default_factory=list)
+    subfolder: str = ""  # where below the folder given the layout was found ("" = the folder itself)
 
     @property
     def ok(self) -> bool:

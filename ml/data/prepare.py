@@ -70,8 +70,10 @@ def prepare_archive(
     max_files: int = MAX_FILES,
     max_total_bytes: int = MAX_TOTAL_BYTES,
     max_ratio: float = MAX_RATIO,
+    shown_name: str | None = None,
 ) -> PrepareReport:
-    """Unpack a zip or tar(.gz/.bz2/.xz) archive into `dest` (which must not exist yet)."""
+    """Unpack a zip or tar(.gz/.bz2/.xz) archive into `dest` (which must not exist yet); errors name the archive
+    as `shown_name` (an upload's own file name, not the server's temporary one) when given."""
     archive, dest = Path(archive), Path(dest)
     if not archive.is_file():
         raise DataError(f"archive not found: {archive}")
@@ -86,7 +88,7 @@ def prepare_archive(
         elif tarfile.is_tarfile(archive):
             files, total = _untar(archive, staging, compressed, max_files, max_total_bytes, max_ratio)
         else:
-            raise DataError(f"{archive.name} is not a zip or tar archive")
+            raise DataError(f"{shown_name or archive.name} is not a zip or tar archive (.zip, .tar, .tar.gz/.bz2/.xz)")
         staging.rename(dest)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

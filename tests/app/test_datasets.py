@@ -99,3 +99,29 @@ def test_upload_without_a_file_part_is_422(api: Api) -> None:
         "/api/v1/datasets/upload", data={"name": "x"}, files={"other": ("a", b"1")}, headers=api.token("alice")
     )
     assert response.status_code == 422 and "file" in response.json()["detail"]
+
+
+def test_registering_the_parent_folder_finds_the_data_set_below_it(api: Api) -> None:
+    from tests.fixtures import midi_sets
+
+    alice = api.token("alice")
+    parent = api.settings.dataset_roots[0] / "downloads"
+    inner = midi_sets.maestro(parent / "maestro-v3.0.0")
+    response = api.client.post("/api/v1/datasets", json={"name": "m", "path": str(parent)}, headers=alice)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["format"] == "maestro" and body["path"] == str(inner.resolve())
+    assert body["report"]["subfolder"] == "maestro-v3.0.0"
+    assert body["report"]["warnings"][0] == "using the maestro data set found in maestro-v3.0.0/"
+
+
+def test_an_upload_that_is_not_an_archive_is_named_as_the_user_sent_it(api: Api) -> None:
+    response = api.client.post(
+        "/api/v1/datasets/upload",
+        files={"file": ("my-songs.rar", b"Rar!\x1a\x07\x00 not really", "application/octet-stream")},
+        data={"name": "songs"},
+        headers=api.token("alice"),
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("my-songs.rar is not a zip or tar archive")
+    assert list(api.settings.upload_dir.iterdir()) == []

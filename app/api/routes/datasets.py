@@ -71,6 +71,7 @@ async def upload_dataset(
         fmt=fmt,
         archive=upload.path,
         upload_root=settings.upload_root,
+        filename=upload.filename,
     )
     return DatasetPublic.model_validate(dataset)
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from ml.data.audio.clips import MODELS, Clip, load_clips, read_csv, scan_clips
 from ml.data.audio.decode import AUDIO_SUFFIXES
 from ml.data.base import DataFormat, ValidationReport
+from ml.errors import DataError
 
 NAME = "deam"
 CSV_PATTERN = "static_annotations_averaged_songs_*.csv"
@@ -32,9 +33,17 @@ def _annotation_files(root: Path) -> list[Path]:
     return sorted(root.rglob(CSV_PATTERN))
 
 
+def audio_folder(root: Path) -> Path | None:
+    """`MEMD_audio/` in the folder or one level below it (mirrors unpack DEAM_audio.zip as DEAM_audio/MEMD_audio)."""
+    for candidate in (root / "MEMD_audio", *sorted(root.glob("*/MEMD_audio"))):
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
 def detect(root: Path) -> bool:
-    """An MEMD_audio folder and at least one static annotation CSV."""
-    return (root / "MEMD_audio").is_dir() and bool(_annotation_files(root))
+    """An MEMD_audio folder (here or one level down) and at least one static annotation CSV under the folder."""
+    return audio_folder(root) is not None and bool(_annotation_files(root))
 
 
 def _labels(root: Path, report: ValidationReport) -> dict[str, tuple[float, float]]:
@@ -63,11 +72,14 @@ def _labels(root: Path, report: ValidationReport) -> dict[str, tuple[float, floa
 def clips(root: Path, report: ValidationReport) -> Iterator[Clip]:
     """Annotated songs with audio; annotations without audio and audio without annotation are reported."""
     labels = _labels(root, report)
-    audio = sorted(p for p in (root / "MEMD_audio").iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+    folder = audio_folder(root)
+    if folder is None:
+        raise DataError(f"deam: no MEMD_audio/ folder in {root} or one level below it (see download-info deam)")
+    audio = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
     report.files_found = len(audio)
     found = {p.stem for p in audio}
     for song in sorted(set(labels) - found, key=lambda s: (len(s), s)):
-        report.skip(f"MEMD_audio/{song}.mp3", "annotated but the audio file is missing")
+        report.skip(f"{folder.relative_to(root).as_posix()}/{song}.mp3", "annotated but the audio file is missing")
     for path in audio:
         if path.stem not in labels:
             report.skip(path.relative_to(root), "no annotation for this song")
@@ -82,7 +94,8 @@ also mirrored on Kaggle), then unzip both into one folder (`mltrain datasets pre
   DEAM/MEMD_audio/{song_id}.mp3
   DEAM/annotations/annotations averaged per song/song_level/static_annotations_averaged_songs_1_2000.csv
   DEAM/annotations/annotations averaged per song/song_level/static_annotations_averaged_songs_2000_2058.csv
-The annotation CSVs may sit anywhere under the folder. Features use seconds 15..60 of each song."""
+The annotation CSVs may sit anywhere under the folder, and MEMD_audio/ one level down (the common mirror layout
+DEAM_audio/MEMD_audio/ beside DEAM_Annotations/annotations/...). Features use seconds 15..60 of each song."""
 
 DEAM_FORMAT = DataFormat(
     name=NAME,

@@ -11,18 +11,20 @@ E# = F, Cb = B), an optional Harte-style ':' separator, a quality, optional pare
 bass). Qualities map to the nearest class:
 - maj: "", maj, M, ma, major, Δ, ^ and their 7/9/11/13 extensions (maj7, M7, Δ7, ^7, maj9 ...), 6, 69, 6/9,
   add9, add2, 2, 5 (power chord), sus, sus2, sus4 without a seventh
-- min: m, min, mi, minor, -, m6, madd9, m(maj7)/mM7/-^7 (minor-major seventh)
+- min: m, min, mi, minor, -, m6, mb6, madd9, m(maj7)/mM7/-^7/m/maj7 (minor-major seventh)
 - dom7: 7, 9, 11, 13 and altered/suspended dominants (7b9, 7#9, 7#11, 7b13, 7alt, 7sus4, 9sus, +7, 7#5)
 - min7: m7, m9, m11, m13, -7, min7 ...
-- dim: dim, °, o, dim7, °7, o7, m7b5, ø, ø7, h, h7, -7b5
+- dim: dim, °, o, dim7, °7, o7, m7b5, ø, ø7, h, h7, -7b5, 0, 07 (a zero for ø, as iReal exports write it)
 - aug: aug, +, #5 (triads without a seventh)
 "N.C.", "NC", "N", "n", "none" and "no chord" parse to NO_CHORD (-1): it is not a class; harmony
-builders reset the chord context there and never use it as a target. Anything else raises ChordError.
+builders reset the chord context there and never use it as a target. Anything else raises ChordError;
+the loaders (`parse_progression`) then treat that one symbol as N.C. and count it by spelling in the report.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from ml.errors import DataError
 
@@ -77,6 +79,8 @@ def _quality(q: str) -> str:
     """Map the quality part of a symbol (root and bass removed) to a vocabulary quality."""
     q = re.sub(r"\(.*?\)", "", q).strip()  # parenthesised tensions/alternates: C7(b9), C^7(A-7)
     q = q.replace("Δ", "maj").replace("^", "maj").replace("ø", "m7b5").replace("°", "dim")
+    q = re.sub(r"^0(?=7|$)", "m7b5", q)  # a zero for ø: "B07" in iReal-derived charts
+    q = re.sub(r"^(m|min|-)/(?=maj|M)", r"\1", q)  # "Cm/maj7" is mMaj7, not a slash chord
     low = q.lower()
     if low in ("", "maj", "major", "5", "2", "6", "69", "6/9", "add9", "add2"):
         return "maj"
@@ -97,7 +101,7 @@ def _quality(q: str) -> str:
             return "min"  # minor-major seventh
         if re.match(r"^(7|9|11|13)", rest):
             return "min7"
-        if rest in ("", "6", "69", "6/9") or rest.startswith(("6", "add")):
+        if rest in ("", "6", "69", "6/9") or rest.startswith(("6", "add", "b6")):
             return "min"
         raise ChordError(f"unknown minor chord quality {q!r}")
     if re.match(r"^(7|9|11|13)", low) or low.startswith("alt"):
@@ -130,3 +134,23 @@ def parse_chord(symbol: str) -> int:
     except ChordError:
         raise ChordError(f"cannot parse chord symbol {symbol!r}: unknown quality {rest!r}") from None
     return chord_class(root % 12, quality)
+
+
+def parse_progression(symbols: list[object], unparsed: Counter[str]) -> list[int]:
+    """Classes of a progression's symbols; a symbol the vocabulary cannot place becomes NO_CHORD (a break in
+    the history, like N.C.) and is counted by spelling in `unparsed`, so one odd symbol never loses a tune."""
+    classes = []
+    for symbol in symbols:
+        try:
+            classes.append(parse_chord(symbol))  # type: ignore[arg-type]
+        except ChordError:
+            unparsed[str(symbol)] += 1
+            classes.append(NO_CHORD)
+    return classes
+
+
+def unparsed_warning(unparsed: Counter[str]) -> str:
+    """One report line: the unparsed spellings, most frequent first."""
+    listed = ", ".join(f"{spelling!r} x{count}" for spelling, count in unparsed.most_common(20))
+    more = f" and {len(unparsed) - 20} more spellings" if len(unparsed) > 20 else ""
+    return f"{sum(unparsed.values())} chord symbol(s) not in the vocabulary, treated as N.C.: {listed}{more}"

@@ -4,20 +4,22 @@ Layout: one or more `*.json` files at the folder's top level holding
 `{"progressions": [{"chords": ["C", "Am", "F", "G"], "emotion": {"valence": v, "arousal": a}}, ...]}`.
 Lenient about the emotion: `emotion` may use valence/v/Valence and arousal/a/Arousal keys or be a [v, a]
 pair, or valence/arousal may sit directly in the progression; values must lie in [-1, 1]. Chords are parsed
-with ml/data/symbolic/chords.py; a progression with an unparseable symbol, a bad or missing emotion, or fewer
-than 2 chords is skipped with a reason (reported as `file.json#index`). One group per progression.
+with ml/data/symbolic/chords.py; a symbol it cannot place is treated as N.C. (a break in the history) and
+counted by spelling in the report's warnings. A progression with a bad or missing emotion, or fewer than 2
+chords, is skipped with a reason (reported as `file.json#index`). Repeats of one progression share a group.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ml.data.base import DataFormat, LoadOptions, ValidationReport
-from ml.data.symbolic.chords import ChordError, parse_chord
+from ml.data.symbolic.chords import NO_CHORD, parse_progression, unparsed_warning
 from ml.data.symbolic.common import emotion_of, new_report
 from ml.data.symbolic.harmony import harmony_rows, progression_groups
 from ml.dataset import ArrayDataset
@@ -45,6 +47,7 @@ def detect(root: Path) -> bool:
 
 def _progressions(root: Path, report: ValidationReport) -> list[tuple[str, list[int], float, float]]:
     found: list[tuple[str, list[int], float, float]] = []
+    unparsed: Counter[str] = Counter()
     for path in _candidates(root):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -65,15 +68,13 @@ def _progressions(root: Path, report: ValidationReport) -> list[tuple[str, list[
             except ValueError as exc:
                 report.skip(where, str(exc))
                 continue
-            try:
-                classes = [parse_chord(symbol) for symbol in prog["chords"]]
-            except ChordError as exc:
-                report.skip(where, str(exc))
-                continue
-            if len(classes) < 2:
+            classes = parse_progression(prog["chords"], unparsed)
+            if len([c for c in classes if c != NO_CHORD]) < 2:
                 report.skip(where, "too short (fewer than 2 chords)")
                 continue
             found.append((where, classes, valence, arousal))
+    if unparsed:
+        report.warnings.append(unparsed_warning(unparsed))
     return found
 
 

@@ -1,13 +1,15 @@
 """Jazz standards chord charts (iReal Pro-derived, github.com/mikeoliphant/JazzStandards) -> harmony_predictor.
 
 Published layout: `JazzStandards.json` (a list of songs) and/or a `JazzStandards/` folder of one JSON per
-song (`Autumn Leaves.json`); either may sit in the folder given (the combined file wins when both exist).
-Each song: `{"Title", "Composer", "Key": "G-" (trailing '-' = minor), "Rhythm": "Medium Swing",
+song (`Autumn Leaves.json`); either may sit in the folder given (the per-song files win when both exist: the
+repository's combined file carries no Key). A chart without a Key gets valence 0, counted in the warnings.
+Each song: `{"Title", "Composer", "Key": "G-" or "Cmin" (minor), "Rhythm": "Medium Swing",
 "Sections": [{"Label": "A", "MainSegment": {"Chords": "C-7|F7|Bb^7,Eb^7|..."}, "Endings": [{"Chords": ...}]}]}`.
 Chords: bars split by '|', chords within a bar by ','; empty slots are skipped; parenthesised alternates
 (`C^7(A-7)`, `(Ab-7)`) are dropped; iReal qualities (^ maj7, - minor, h half-diminished, o diminished, sus, alt)
 go through the shared parser. Play order: each section's main segment, once per ending with that ending
-appended (once if it has none). Unparseable symbols are dropped and counted in the report's warnings.
+appended (once if it has none). A symbol the vocabulary cannot place is treated as N.C. (a break in the
+history) and counted by spelling in the report's warnings.
 
 The corpus has no emotion, so it is derived per song (documented mapping):
 - valence = +0.6 for a major key, -0.6 for a minor key (the chart's Key field). Not from the chord qualities:
@@ -21,13 +23,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ml.data.base import DataFormat, LoadOptions, ValidationReport
-from ml.data.symbolic.chords import NO_CHORD, ChordError, parse_chord
+from ml.data.symbolic.chords import NO_CHORD, parse_progression, unparsed_warning
 from ml.data.symbolic.common import new_report
 from ml.data.symbolic.harmony import harmony_rows, progression_groups
 from ml.dataset import ArrayDataset
@@ -42,11 +45,11 @@ RHYTHM_AROUSAL = (
 
 
 def _sources(root: Path) -> list[Path]:
-    combined = root / "JazzStandards.json"
-    if combined.is_file():
-        return [combined]
+    # The per-song files win: the repository's combined JazzStandards.json has no "Key", so no mode (valence).
     folder = root / "JazzStandards"
-    return sorted(folder.glob("*.json")) if folder.is_dir() else []
+    songs = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    combined = root / "JazzStandards.json"
+    return songs or ([combined] if combined.is_file() else [])
 
 
 def detect(root: Path) -> bool:
@@ -62,7 +65,7 @@ def song_arousal(rhythm: str) -> float:
 
 def song_valence(key: str) -> float:
     """Valence from the chart's key mode alone (see module docstring): never from its chords, the targets."""
-    return -0.6 if key.strip().endswith(("-", "m")) else 0.6
+    return -0.6 if key.strip().lower().endswith(("-", "m", "min", "minor")) else 0.6  # "G-", "Gm", "Cmin"
 
 
 def chart_symbols(chords: str) -> list[str]:
@@ -88,7 +91,8 @@ def _song_symbols(song: dict[str, Any]) -> list[str]:
 
 def _songs(root: Path, report: ValidationReport) -> list[tuple[str, list[int], float, float]]:
     found = []
-    bad_symbols = 0
+    unparsed: Counter[str] = Counter()
+    keyless = 0
     for path in _sources(root):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -102,20 +106,19 @@ def _songs(root: Path, report: ValidationReport) -> list[tuple[str, list[int], f
             if not isinstance(song, dict) or not isinstance(song.get("Sections"), list):
                 report.skip(title, "song has no Sections list")
                 continue
-            classes = []
-            for symbol in _song_symbols(song):
-                try:
-                    classes.append(parse_chord(symbol))
-                except ChordError:
-                    bad_symbols += 1
+            classes = parse_progression(list(_song_symbols(song)), unparsed)
             if len([c for c in classes if c != NO_CHORD]) < 2:
                 report.skip(title, "too short (fewer than 2 chords)")
                 continue
-            valence = song_valence(str(song.get("Key", "")))
+            if not str(song.get("Key", "")).strip():
+                keyless += 1
+            valence = song_valence(str(song.get("Key", ""))) if str(song.get("Key", "")).strip() else 0.0
             arousal = song_arousal(str(song.get("Rhythm", "")))
             found.append((title, classes, valence, arousal))
-    if bad_symbols:
-        report.warnings.append(f"{bad_symbols} unparseable chord symbol(s) dropped")
+    if unparsed:
+        report.warnings.append(unparsed_warning(unparsed))
+    if keyless:
+        report.warnings.append(f"{keyless} chart(s) without a Key: mode unknown, valence 0")
     return found
 
 

@@ -44,7 +44,7 @@ EXPECTED = {
     "lakh": (3, 2, ["unreadable MIDI"], {}),
     "groove-midi": (6, 5, ["unreadable MIDI"], {"train": 3, "validation": 1, "test": 1}),
     "egmd": (5, 4, ["duplicate"], {"train": 2, "validation": 1, "test": 1}),
-    "chords-json": (5, 3, ["cannot parse chord symbol", "label out of range"], {}),
+    "chords-json": (5, 3, ["too short (fewer than 2 chords)", "label out of range"], {}),
     "jazz-standards": (4, 3, ["too short"], {}),
 }
 SPLIT_FORMATS = {"maestro", "groove-midi", "egmd"}
@@ -152,7 +152,7 @@ def test_groove_emotion_mapping_and_labels(roots: dict[str, Path], tmp_path: Pat
 
 def test_jazz_emotion_derivation(roots: dict[str, Path]) -> None:
     report = FORMATS["jazz-standards"].scan(roots["jazz-standards"])
-    assert any("unparseable" in w for w in report.warnings)  # "Qx7"
+    assert any("'Qx7' x1" in w and "treated as N.C." in w for w in report.warnings)
     ds = FORMATS["jazz-standards"].load(roots["jazz-standards"], "harmony_predictor", LoadOptions())
     va = emotion.decode(ds.inputs[:, :64])
     songs = {int(g): tuple(np.round(va[ds.groups == g][0], 2)) for g in np.unique(ds.groups)}

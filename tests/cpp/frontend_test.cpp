@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "mltrain/chords.h"
+#include "mltrain/dynamics.h"
 #include "mltrain/emotion.h"
 #include "mltrain/harmony.h"
 
@@ -90,6 +91,44 @@ std::string run_case(const std::string& line) {
             any = true;
         }
         out << ' ' << rows << values.str();
+    } else if (tag == "dynamics") {
+        // dynamics L known n_beats beats... n_downbeats downbeats... n_notes (onset end pitch velocity)...
+        double lookahead = 0;
+        int known = 0;
+        std::size_t n_beats = 0, n_downbeats = 0, n = 0;
+        in >> lookahead >> known >> n_beats;
+        const std::vector<double> beats = read_doubles(in, n_beats);
+        in >> n_downbeats;
+        const std::vector<double> downbeats = read_doubles(in, n_downbeats);
+        in >> n;
+        std::vector<mltrain::Note> notes(n);
+        std::vector<double> onsets;
+        for (mltrain::Note& note : notes) {
+            in >> note.onset >> note.end >> note.pitch >> note.velocity;
+            onsets.push_back(note.onset);
+        }
+        const mltrain::GridAlignment alignment = mltrain::grid_alignment(onsets, beats.data(), n_beats);
+        char buffer[64];
+        std::snprintf(buffer, sizeof buffer, " %.17g %.17g %d", alignment.sixteenth, alignment.triplet,
+                      mltrain::grid_is_usable(alignment) ? 1 : 0);
+        out << ' ' << n << buffer;
+        const mltrain::BeatGrid grid{beats.data(), n_beats, downbeats.data(), n_downbeats, known != 0};
+        for (std::size_t i = 0; i < n; ++i) put_all(out, mltrain::dynamics_inputs(notes.data(), n, i, grid, lookahead));
+        // The plugin's view: at onset_i + L it has heard the notes that started by then, does not know the
+        // releases still to come, and has pruned what no later note needs.
+        std::vector<double> scratch;
+        for (std::size_t i = 0; i < n; ++i) {
+            const double now = notes[i].onset + lookahead;
+            std::vector<mltrain::Note> heard;
+            for (const mltrain::Note& note : notes) {
+                if (note.onset > now) break;
+                heard.push_back(note);
+                if (heard.back().end > now) heard.back().end = mltrain::NOTE_HELD;
+            }
+            const std::size_t drop = mltrain::dynamics_prunable(heard.data(), heard.size(), notes[i].onset);
+            put_all(out, mltrain::dynamics_inputs(heard.data() + drop, heard.size() - drop, i - drop, grid,
+                                                  lookahead, &scratch));
+        }
     } else {
         out << " unknown";
     }

@@ -192,3 +192,100 @@ def test_harmony_inputs(frontend: Path) -> None:
             difference = max(difference, float(np.abs(got - expected).max()))
     report("harmony inputs", difference)
     assert difference <= ABS_TOL
+
+
+# --- dynamics_engine --------------------------------------------------------------------------------------------
+
+
+def _hand_made_notes() -> np.ndarray:
+    """Chords, chord-mates within 30 ms, repeated pitches, long holds, exact 4 s gaps, exact ties."""
+    rows = [
+        (0.0, 2.0, 60, 80), (0.0, 0.5, 64, 70), (0.0, 0.5, 67, 90), (0.02, 0.4, 72, 100),  # chord + late mate
+        (0.5, 0.75, 60, 50), (0.5, 0.6, 60, 55),  # same onset and pitch (track order)
+        (0.75, 1.0, 62, 64), (1.0, 1.25, 64, 66), (1.25, 9.0, 48, 30),  # a long hold
+        (1.5, 1.51, 65, 127), (1.5 + 0.03, 1.6, 69, 1), (1.5 + 0.0301, 1.6, 71, 2),  # 30 ms edges
+        (2.0, 2.125, 67, 90), (2.125, 2.25, 67, 91), (2.1875, 2.3, 66, 92),  # 32nd and half-way onsets
+        (5.5, 6.0, 60, 40), (6.0, 6.5, 64, 45), (9.5, 10.0, 60, 60), (10.0, 12.0, 36, 100),  # 4 s gaps
+    ]  # fmt: skip
+    notes = np.array(rows, dtype=np.float64)
+    return notes[np.lexsort((notes[:, 2], notes[:, 0]))]
+
+
+def _random_notes(rng: np.random.Generator, n: int) -> np.ndarray:
+    gaps = rng.exponential(0.25, n) * (rng.random(n) > 0.3)  # about a third start with the previous note
+    gaps += rng.random(n) * 0.02 * (rng.random(n) > 0.7)  # some 0..20 ms spreads
+    onsets = 0.3 + np.cumsum(gaps)
+    notes = np.stack([onsets, onsets + rng.uniform(0.01, 3.0, n), rng.integers(21, 109, n), rng.integers(1, 128, n)], 1)
+    return notes[np.lexsort((notes[:, 2], notes[:, 0]))]
+
+
+def _midi_parsed(tmp_path: Path, name: str, **kwargs: float) -> dict[str, np.ndarray]:
+    from ml.data.symbolic.midi import parse_midi_file
+    from tests.fixtures.midi_sets import write_melody
+
+    return parse_midi_file(write_melody(tmp_path / f"{name}.mid", **kwargs))  # type: ignore[arg-type]
+
+
+def _dynamics_cases(tmp_path: Path) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray, bool | None, float]]:
+    """(name, notes, beats, downbeats, forced grid or None for the file's own decision, lookahead)."""
+    rng = np.random.default_rng(5)
+    steady = np.arange(0, 16, 0.5)
+    accelerando = np.concatenate([[0.0], np.cumsum(np.linspace(0.7, 0.35, 40))])
+    hand = _hand_made_notes()
+    cases: list[tuple[str, np.ndarray, np.ndarray, np.ndarray, bool | None, float]] = [
+        ("hand-made", hand, steady, steady[::4], None, 0.0),
+        ("hand-made L=30ms", hand, steady, steady[::4], None, 0.03),
+        ("hand-made L=50ms", hand, steady, steady[::4], True, 0.05),
+        ("hand-made no downbeats", hand, steady, np.zeros(0), True, 0.0),
+        ("hand-made one downbeat", hand, steady, steady[:1], True, 0.0),
+        ("hand-made beats start late, end early", hand, steady[3:12] + 0.1, steady[3:12:3] + 0.1, True, 0.0),
+    ]
+    for k, bpm in enumerate((120.0, 93.0)):
+        parsed = _midi_parsed(tmp_path, f"melody{k}", variant=k + 1, bars=6, bpm=bpm)
+        cases.append((f"midi {bpm:g} BPM", parsed["notes"], parsed["beats"], parsed["downbeats"], None, 0.0))
+        cases.append((f"midi {bpm:g} BPM L", parsed["notes"], parsed["beats"], parsed["downbeats"], None, 0.03))
+    random_notes = _random_notes(rng, 220)
+    cases.append(("random, 3/4 accelerando grid", random_notes, accelerando, accelerando[::3], True, 0.0))
+    cases.append(("random, no grid", random_notes, accelerando, accelerando[::3], None, 0.0))
+    cases.append(("random L=40ms", random_notes, accelerando, accelerando[::3], True, 0.04))
+    quantised = np.array([(t, t + 0.2, 60 + (i * 5) % 24, 40 + i % 80) for i, t in enumerate(np.arange(0, 12, 0.125))])
+    cases.append(("quantised 16ths", quantised, steady, steady[::4], None, 0.0))
+    return cases
+
+
+def test_dynamics_inputs(frontend: Path, tmp_path: Path) -> None:
+    from ml.data.symbolic.dynamics import _causal_inputs, dynamics_rows, grid_alignment, grid_is_usable
+
+    cases = _dynamics_cases(tmp_path)
+    lines = []
+    for _name, notes, beats, downbeats, forced, lookahead in cases:
+        grid = grid_is_usable(notes[:, 0], beats) if forced is None else forced
+        lines.append(
+            f"dynamics {num(lookahead)} {int(grid)} {len(beats)} {nums(beats)} {len(downbeats)} {nums(downbeats)} "
+            f"{len(notes)} " + " ".join(f"{num(a)} {num(b)} {int(p)} {int(v)}" for a, b, p, v in notes)
+        )
+    out = run_cases(frontend, lines)
+    difference = plugin_difference = 0.0
+    for (name, notes, beats, downbeats, forced, lookahead), row in zip(cases, out, strict=True):
+        n = len(notes)
+        grid = grid_is_usable(notes[:, 0], beats) if forced is None else forced
+        expected = np.clip(_causal_inputs(notes, beats, downbeats, grid, lookahead, np.arange(n)), 0, 1)
+        expected = expected.astype(np.float32)
+        if forced is None:  # the public builder gives the same rows
+            parsed = {"notes": notes, "beats": beats, "downbeats": downbeats}
+            rows = dynamics_rows(parsed, lookahead, max_notes=n)
+            assert rows.beat_grid == grid and np.array_equal(rows.inputs, expected), name
+        assert int(row[1]) == n
+        sixteenth, triplet = grid_alignment(notes[:, 0], beats)
+        assert float(row[2]) == pytest.approx(sixteenth, rel=1e-12), name
+        assert float(row[3]) == pytest.approx(triplet, rel=1e-12), name
+        assert bool(int(row[4])) == grid_is_usable(notes[:, 0], beats), name
+        got = floats(row[5 : 5 + 32 * n]).reshape(n, 32)
+        plugin = floats(row[5 + 32 * n :]).reshape(n, 32)
+        worst = np.abs(got - expected)
+        assert worst.max() <= ABS_TOL, f"{name}: inputs {sorted(set(np.argwhere(worst > ABS_TOL)[:, 1]))} differ"
+        assert np.array_equal(plugin, got), f"{name}: the plugin's causal, pruned view differs"
+        difference = max(difference, float(worst.max()))
+        plugin_difference = max(plugin_difference, float(np.abs(plugin - expected).max()))
+    report("dynamics inputs", difference)
+    report("dynamics inputs, plugin's causal view (held notes, pruned history)", plugin_difference)

@@ -8,16 +8,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ml.config import TrainConfig
 from ml.dataset import ArrayDataset
 from ml.errors import DataError, MltrainError
 from ml.evaluate import evaluate_model, evaluate_models_dir, headline
-from ml.export import export_rtneural, verify_rtneural, write_rtneural
+from ml.export import export_rtneural, verify_rtneural, write_export
 from ml.io import write_json_atomic
 from ml.models import MODEL_KEYS, resolve_model_keys
 from ml.synthetic import make_synthetic
 from ml.train.callbacks import TrainCallbacks
 from ml.train.plot import plot_loss_curves
+from ml.train.split import Split
 from ml.train.trainer import train_model
 
 log = logging.getLogger(__name__)
@@ -144,10 +147,13 @@ def run_training(
             },
         )
         report = verify_rtneural(doc, result.model, result.normalizer)
-        json_path = output_dir / f"{key}.json"
-        write_rtneural(doc, json_path)
+        rows, rows_source = golden_rows(dataset, result.split)
+        paths = write_export(
+            doc, result.model, result.normalizer, output_dir / f"{key}.json", sample_rows=rows, rows_source=rows_source
+        )
+        report.files = paths.names()
         entry.export_max_abs_error = report.max_abs_error
-        entry.files.append(json_path.name)
+        entry.files.extend(paths.names())
         export_reports[key] = report.to_dict()
         evaluations[key] = {
             **evaluate_model(result.model, result.normalizer, dataset, result.split),
@@ -161,6 +167,16 @@ def run_training(
         raise DataError(f"no model could be trained: {reasons}")
     _write_run_files(output_dir, histories, export_reports, evaluations, summary)
     return summary
+
+
+def golden_rows(dataset: ArrayDataset, split: Split) -> tuple[np.ndarray, str]:
+    """Raw input rows for the golden vectors: the test split, else the training rows that are not augmented."""
+    if len(split.test):
+        return dataset.inputs[split.test], "the test split"
+    train = split.train
+    if dataset.augmented is not None:
+        train = train[~dataset.augmented[train]]
+    return dataset.inputs[train], "the training split"
 
 
 def _data_info(dataset: ArrayDataset) -> dict[str, Any]:

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+STATE_DEPENDENT = "recurrent layers depend on state: call reset() before every forward"
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `export` and `verify`."""
@@ -36,20 +38,33 @@ def run_export(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_dict(), indent=2))
     else:
         print(
-            f"{report.model_key}: wrote {args.output} (max abs error vs PyTorch {report.max_abs_error:.3g}, "
-            f"tolerance {report.tolerance:g}, {report.n_inputs} inputs)"
+            f"{report.model_key}: wrote {args.output} with {' and '.join(report.files[1:])} (max abs error vs "
+            f"PyTorch {report.max_abs_error:.3g}, tolerance {report.tolerance:g}, {report.n_inputs} inputs)"
         )
+        if report.state_independent is False:
+            print(STATE_DEPENDENT)
     return 0
 
 
 def run_verify(args: argparse.Namespace) -> int:
     """Handler of `mltrain verify`: document checks, a reference run, and parity when a checkpoint is given."""
     from ml.checkpoint import load_checkpoint, model_from_checkpoint
-    from ml.export import check_document, load_rtneural, verify_rtneural
+    from ml.export import check_document, check_golden, export_paths, load_rtneural, read_golden, verify_rtneural
 
     doc = load_rtneural(args.model_json)
     document = check_document(doc)
     report: dict[str, Any] = document.to_dict()
+    # A file whose recurrent layers read carried state still loads and computes right, provided the plugin resets.
+    report["warnings"] = [] if document.state_independent else [STATE_DEPENDENT]
+    golden_path = export_paths(args.model_json).golden
+    if golden_path.is_file():
+        golden = read_golden(golden_path)
+        report["golden"] = {
+            "file": golden_path.name,
+            "max_abs_error": check_golden(doc, golden),
+            "tolerance": golden["tolerance"],
+            "count": golden["count"],
+        }
     if args.checkpoint is not None:
         state = load_checkpoint(args.checkpoint, expected_model=document.model_key)
         model, normalizer = model_from_checkpoint(state)
@@ -67,5 +82,13 @@ def run_verify(args: argparse.Namespace) -> int:
         summary += (
             f"; max abs error vs {args.checkpoint} {parity['max_abs_error']:.3g} (tolerance {parity['tolerance']:g})"
         )
+    golden_report = report.get("golden")
+    if golden_report is not None:
+        summary += (
+            f"; {golden_report['file']}: {golden_report['count']} golden vectors within "
+            f"{golden_report['max_abs_error']:.3g} (tolerance {golden_report['tolerance']:g})"
+        )
     print(summary)
+    for warning in report["warnings"]:
+        print(warning)
     return 0

@@ -13,6 +13,7 @@ import torch
 
 from ml.errors import ExportError
 from ml.export.document import validate_document
+from ml.export.state import FORGET_GATE_BIAS, state_independent
 from ml.io import write_json_atomic
 from ml.models import DenseSpec, LayerStack
 from ml.normalize import FeatureNormalizer
@@ -64,7 +65,24 @@ def folded_first_layer(model: LayerStack, normalizer: FeatureNormalizer | None) 
     return weight.float(), bias.float()
 
 
-def _layers(model: LayerStack, normalizer: FeatureNormalizer | None) -> list[dict[str, Any]]:
+def _state_free_lstm(
+    w_ih: torch.Tensor, w_hh: torch.Tensor, bias: torch.Tensor, hidden: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(W, U, b) of a one-step-from-zero LSTM that ignores carried state: U = 0, forget gate exactly 0.
+
+    From h0 = c0 = 0 PyTorch never uses U or the forget gate, so this computes the same step; in RTNeural it also
+    makes a call without reset() equal one after it (see ml/export/state.py for why f is exactly 0).
+    """
+    forget = slice(hidden, 2 * hidden)  # gate order i, f, g, o
+    w_ih, bias = w_ih.clone(), bias.clone()
+    w_ih[forget] = 0.0
+    bias[forget] = FORGET_GATE_BIAS
+    return w_ih, torch.zeros_like(w_hh), bias
+
+
+def _layers(
+    model: LayerStack, normalizer: FeatureNormalizer | None, *, state_free: bool = True
+) -> list[dict[str, Any]]:
     layers: list[dict[str, Any]] = []
     params = _cpu_state(model)
     for index, spec in enumerate(model.specs):
@@ -91,8 +109,10 @@ def _layers(model: LayerStack, normalizer: FeatureNormalizer | None) -> list[dic
         w_ih, w_hh = p("weight_ih_l0"), p("weight_hh_l0")
         b_ih, b_hh = p("bias_ih_l0"), p("bias_hh_l0")
         if spec.kind == "lstm":
-            weights = [_values(w_ih.T), _values(w_hh.T), _values(b_ih + b_hh)]
+            w, u, b = _state_free_lstm(w_ih, w_hh, b_ih + b_hh, hidden) if state_free else (w_ih, w_hh, b_ih + b_hh)
+            weights = [_values(w.T), _values(u.T), _values(b)]
         else:
+            # Exact weights: a GRU cannot drop z * h_{t-1} without changing (1 - z) * n (ml/export/state.py).
             weights = [
                 _values(_gru_reorder(w_ih, hidden).T),
                 _values(_gru_reorder(w_hh, hidden).T),
@@ -123,16 +143,23 @@ def export_rtneural(
     *,
     run_id: str | None = None,
     extra_metadata: dict[str, Any] | None = None,
+    state_free: bool = True,
 ) -> dict[str, Any]:
-    """The RTNeural JSON document of `model`, with the input normalizer folded into the first dense layer."""
-    layers = _layers(model, normalizer)
+    """The RTNeural JSON document of `model`, with the input normalizer folded into the first dense layer.
+
+    `state_free=False` writes LSTMs with their trained U and forget gate (the format before state independence).
+    """
+    layers = _layers(model, normalizer, state_free=state_free)
     metadata: dict[str, Any] = {
         "model_key": model.key or None,
         "export_format_version": EXPORT_FORMAT_VERSION,
         "input_size": model.input_size,
         "output_size": model.output_size,
         "parameter_count": model.parameter_count(),
+        # Kept for older readers: resetting before every call is always right for one-step-from-zero models.
+        # state_independent says whether skipping reset() computes the same (false only with a GRU, or old files).
         "reset_each_call": True,
+        "state_independent": state_independent({"layers": layers}),
         "input_normalization": "folded" if normalizer is not None and not normalizer.is_identity else "none",
         "weights_sha256": weights_sha256(layers),
         "run_id": run_id,

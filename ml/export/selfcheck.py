@@ -2,7 +2,8 @@
 
 Beyond `load_rtneural`: the weights hash and sizes in the metadata must agree with the layers (an edited or
 mixed-up file is caught), a known model key must have that model's input and output sizes, and the reference
-forward pass on seeded inputs must give finite outputs inside the range of the final activation.
+forward pass on seeded inputs must give finite outputs inside the range of the final activation, both with a
+reset before every call and with state carried from call to call (how a plugin that never resets runs it).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ml.errors import ExportError
 from ml.export.document import final_activation, load_rtneural, output_size
 from ml.export.reference import reference_forward
 from ml.export.rtneural import weights_sha256
+from ml.export.state import recurrent_layers, state_independent
 from ml.models import MODELS
 
 # (low, high) of each final activation; softmax rows must also sum to one.
@@ -43,6 +45,9 @@ class DocumentReport:
     output_max: float
     reset_each_call: bool | None
     weights_sha256: str
+    # Recurrent layers that ignore carried state (True without any); the reset-vs-carried max difference.
+    state_independent: bool = True
+    stateful_max_abs_difference: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -84,9 +89,20 @@ def check_document(doc: dict[str, Any], *, n_inputs: int = 256, seed: int = 0) -
                 f"{key} must map {spec.input_size} -> {spec.output_size}, this file maps {in_size} -> {out_size}"
             )
     activation = final_activation(doc)
-    outputs = reference_forward(doc, probe_inputs(in_size, n_inputs, seed))
+    probes = probe_inputs(in_size, n_inputs, seed)
+    reset = reference_forward(doc, probes)
+    carried = reference_forward(doc, probes, stateful=True) if recurrent_layers(doc) else reset
+    independent = state_independent(doc)
+    claimed = metadata.get("state_independent")
+    if claimed is not None and claimed != independent:
+        raise ExportError(f"metadata.state_independent is {claimed} but the recurrent layers say {independent}")
+    outputs = np.concatenate([reset, carried])
     if not np.isfinite(outputs).all():
         raise ExportError("the model produces non-finite outputs on the probe inputs")
+    difference = float(np.abs(carried - reset).max())
+    # Both runs compute the input projections identically, so a state-independent model differs by exactly 0.
+    if independent and difference != 0.0:
+        raise ExportError(f"the recurrent layers should ignore carried state but outputs move by {difference:.3g}")
     low, high = OUTPUT_RANGES[activation]
     # float64 rounding can put a saturated sigmoid/tanh a hair outside its range; 1e-9 is far below any real fault.
     if outputs.min() < low - 1e-9 or outputs.max() > high + 1e-9:
@@ -102,9 +118,11 @@ def check_document(doc: dict[str, Any], *, n_inputs: int = 256, seed: int = 0) -
         input_size=in_size,
         output_size=out_size,
         final_activation=activation,
-        n_inputs=int(outputs.shape[0]),
+        n_inputs=int(reset.shape[0]),
         output_min=float(outputs.min()),
         output_max=float(outputs.max()),
         reset_each_call=metadata.get("reset_each_call"),
         weights_sha256=digest,
+        state_independent=independent,
+        stateful_max_abs_difference=difference,
     )

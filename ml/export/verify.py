@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +13,10 @@ import torch
 from ml.checkpoint import load_checkpoint, model_from_checkpoint
 from ml.errors import ExportError
 from ml.export.document import load_rtneural, output_size
+from ml.export.files import write_export
 from ml.export.reference import reference_forward
-from ml.export.rtneural import export_rtneural, write_rtneural
+from ml.export.rtneural import export_rtneural
+from ml.export.state import state_independent
 from ml.io import write_json_atomic
 from ml.models import LayerStack
 from ml.normalize import FeatureNormalizer
@@ -35,6 +37,10 @@ class ParityReport:
     reference: str = "numpy-rtneural"
     weights_sha256: str | None = None
     float32_max_abs_error: float | None = None  # against PyTorch run in float32, as the plugin runs
+    # The same inputs as consecutive forward() calls without reset() (state carried), against PyTorch float64.
+    stateful_max_abs_error: float | None = None
+    state_independent: bool | None = None  # no recurrent layer reads carried state (ml/export/state.py)
+    files: list[str] = field(default_factory=list)  # what was written: MODEL.json, MODEL.io.json, MODEL.modelt.h
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -80,8 +86,10 @@ def verify_rtneural(
         expected32 = model32(torch.from_numpy(normalized)).double().numpy()
     actual = reference_forward(doc, x)
     error = np.abs(actual - expected)
-    if not np.isfinite(error).all():
+    stateful_error = np.abs(reference_forward(doc, x, stateful=True) - expected)
+    if not (np.isfinite(error).all() and np.isfinite(stateful_error).all()):
         raise ExportError(f"{model.key or 'custom'}: non-finite outputs in the parity check")
+    independent = state_independent(doc)
     report = ParityReport(
         model_key=model.key or "custom",
         n_inputs=n_inputs,
@@ -91,7 +99,19 @@ def verify_rtneural(
         passed=bool(error.max() <= tolerance),
         weights_sha256=(doc.get("metadata") or {}).get("weights_sha256"),
         float32_max_abs_error=float(np.abs(actual - expected32).max()),
+        stateful_max_abs_error=float(stateful_error.max()),
+        state_independent=independent,
     )
+    claimed = (doc.get("metadata") or {}).get("state_independent")
+    if claimed is not None and claimed != independent:
+        raise ExportError(
+            f"{report.model_key}: metadata.state_independent is {claimed} but the layers say {independent}"
+        )
+    if independent and report.stateful_max_abs_error is not None and report.stateful_max_abs_error > tolerance:
+        raise ExportError(
+            f"{report.model_key}: without reset() the JSON differs from PyTorch by {report.stateful_max_abs_error:.3g} "
+            "although its recurrent layers should ignore carried state"
+        )
     if not report.passed:
         raise ExportError(
             f"{report.model_key}: exported JSON differs from PyTorch by {report.max_abs_error:.3g} "
@@ -101,13 +121,14 @@ def verify_rtneural(
 
 
 def export_checkpoint(checkpoint_path: Path, output_path: Path, report_path: Path | None = None) -> ParityReport:
-    """Load a checkpoint, export it, verify parity, then write the JSON (and report) atomically."""
+    """Load a checkpoint, export it, verify parity, then write the JSON, its .io.json and .modelt.h (and report)."""
     state = load_checkpoint(checkpoint_path)
     model, normalizer = model_from_checkpoint(state)
     extra = {name: state[name] for name in ("epoch", "best_epoch") if isinstance(state.get(name), int)}
     doc = export_rtneural(model, normalizer, run_id=state.get("run_id"), extra_metadata=extra)
     report = verify_rtneural(doc, model, normalizer)
-    write_rtneural(doc, output_path)
+    # A checkpoint holds no data rows, so the golden vectors use the documented neutral inputs.
+    report.files = write_export(doc, model, normalizer, output_path).names()
     if report_path is not None:
         write_json_atomic(report_path, {report.model_key: report.to_dict()})
     return report

@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sweeper.set_defaults(handler=run_sweeper_command)
 
     worker = subparsers.add_parser("worker", help="run a Celery worker")
-    worker.add_argument("--queues", default="cpu", help="comma-separated: cpu, gpu")
+    worker.add_argument("--queues", default="cpu", help="comma-separated: cpu, gpu, data (data-set scans)")
     worker.add_argument("--concurrency", type=int, default=1)
     worker.add_argument("--pool", choices=["prefork", "solo"], default="prefork")
     worker.set_defaults(handler=run_worker)
@@ -169,16 +169,19 @@ def run_serve(args: argparse.Namespace) -> int:
     threading.Thread(
         target=run_sweeper, args=(settings, default_enqueue(settings), stop_sweeper), name="sweeper", daemon=True
     ).start()
-    supervisor = None
+    supervisors: list[WorkerSupervisor] = []
     if not args.no_worker:
-        executable = Path(sys.executable).parent / "mltrain"
-        supervisor = WorkerSupervisor([str(executable), "worker", "--queues", "cpu,gpu", "--concurrency", "1"])
-        supervisor.start()
+        executable = str(Path(sys.executable).parent / "mltrain")
+        # Two workers: training jobs one at a time, and data-set scans beside them, so a registration is never
+        # stuck behind a long training.
+        for queues in ("cpu,gpu", "data"):
+            supervisors.append(WorkerSupervisor([executable, "worker", "--queues", queues, "--concurrency", "1"]))
+            supervisors[-1].start()
     try:
         uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
     finally:
         stop_sweeper.set()
-        if supervisor is not None:
+        for supervisor in supervisors:
             supervisor.stop()
     return 0
 

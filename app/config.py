@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     events_poll_seconds: float = Field(default=0.5, gt=0.0, le=60.0)
     events_max_seconds: float = Field(default=3600.0, gt=0.0, le=86_400.0)
     torch_threads: int = Field(default=1, ge=1, le=256)
+    # Processes a validate job parses files on; 0: every core the worker process may use.
+    scan_workers: int = Field(default=0, ge=0, le=256)
     lease_seconds: float = Field(default=60.0, gt=1.0)
     token_file: Path = Path("var/admin-token")
 

@@ -13,8 +13,11 @@ ModelName = Literal[
     "emotion_recognizer", "melody_transformer", "harmony_predictor", "dynamics_engine", "groove_predictor", "all"
 ]
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
-JobType = Literal["train", "evaluate"]
-QueueName = Literal["cpu", "gpu"]
+JobType = Literal["train", "evaluate", "validate"]  # validate: a data set's scan, made by its registration
+SubmittedJobType = Literal["train", "evaluate"]
+QueueName = Literal["cpu", "gpu", "data"]  # data: validations, so a long training never holds a registration
+SubmitQueue = Literal["cpu", "gpu"]
+DatasetStatus = Literal["validating", "ready", "invalid"]
 
 _ID = "3f0c2d8e9b6a4f1e8d7c6b5a49382716"
 _WHEN = "2026-11-24T21:07:17.883566Z"
@@ -54,17 +57,38 @@ class DatasetCreate(Input):
     )
 
 
-class DatasetPublic(BaseModel):
-    """A registered data set with its validation report."""
+class ValidationProgress(BaseModel):
+    """How far the background scan of a data set is."""
 
-    model_config = ConfigDict(from_attributes=True)
+    job_id: str = Field(examples=[_ID], description="the validate job (GET /jobs/{id} and its events work too)")
+    files_total: int | None = Field(examples=[1276], description="null until the files are listed")
+    files_seen: int = Field(examples=[480])
+    usable: int = Field(examples=[478])
+    skipped: int = Field(examples=[2])
+    fraction: float = Field(examples=[0.38])
+
+
+class DatasetPublic(BaseModel):
+    """A registered data set: its status, the scan's progress while validating, then its validation report."""
+
     id: str = Field(examples=[_ID])
     name: str = Field(examples=["mood-clips"])
     format: str = Field(examples=["audio-labels"])
     path: str = Field(examples=["/srv/datasets/mood"], description="resolved absolute folder")
     source: Literal["folder", "upload"] = Field(examples=["folder"])
-    usable: int = Field(examples=[118], description="files the format can use")
-    report: dict[str, Any] = Field(examples=[_REPORT], description="files found, usable, skipped with reasons")
+    status: DatasetStatus = Field(
+        examples=["ready"], description="validating -> ready (jobs may use it) | invalid (see error)"
+    )
+    error: str | None = Field(default=None, examples=[None], description="why the data set is invalid")
+    usable: int = Field(examples=[118], description="files the format can use (0 while validating)")
+    validation: ValidationProgress | None = Field(
+        default=None,
+        examples=[{"job_id": _ID, "files_total": 1276, "files_seen": 1276, "usable": 1274, "skipped": 2, "fraction": 1}],
+        description="the background scan; its progress while the status is validating",
+    )
+    report: dict[str, Any] | None = Field(
+        examples=[_REPORT], description="files found, usable, skipped with reasons; null while validating"
+    )
     created_at: datetime = Field(examples=[_WHEN])
 
 
@@ -78,7 +102,7 @@ class DatasetsPublic(BaseModel):
 class JobCreate(Input):
     """Submit a training or evaluation job."""
 
-    type: JobType = Field(examples=["train"])
+    type: SubmittedJobType = Field(examples=["train"])
     model: ModelName = Field(examples=["all"], description="one model key, or all five")
     dataset_id: str | None = Field(
         default=None, max_length=32, examples=[_ID], description="a registered data set (or synthetic: true)"
@@ -98,7 +122,7 @@ class JobCreate(Input):
         "early_stopping_patience, min_delta, checkpoint_every, seed, device, normalize, synthetic_samples, "
         "lookahead_seconds, architecture, augmentation",
     )
-    queue: QueueName = Field(default="cpu", examples=["cpu"], description="which workers take it")
+    queue: SubmitQueue = Field(default="cpu", examples=["cpu"], description="which workers take it")
 
 
 class Progress(BaseModel):
@@ -194,6 +218,35 @@ def job_public(job: Any) -> JobPublic:
         started_at=job.started_at,
         finished_at=job.finished_at,
         updated_at=job.updated_at,
+    )
+
+
+def dataset_public(dataset: Any, state: Any) -> DatasetPublic:
+    """Map a Dataset row and its DatasetState (app.services.datasets.dataset_state) to its public form."""
+    job = state.job
+    validation = None
+    if job is not None:
+        seen = job.latest_metrics or {}
+        validation = ValidationProgress(
+            job_id=job.id,
+            files_total=seen.get("files_total"),
+            files_seen=int(seen.get("files_seen", 0)),
+            usable=int(seen.get("usable", 0)),
+            skipped=int(seen.get("skipped", 0)),
+            fraction=1.0 if job.status == "succeeded" else float(job.progress or 0.0),
+        )
+    return DatasetPublic(
+        id=dataset.id,
+        name=dataset.name,
+        format=dataset.format,
+        path=dataset.path,
+        source=dataset.source,
+        status=state.status,
+        error=state.error,
+        usable=dataset.usable,
+        validation=validation,
+        report=dataset.report,
+        created_at=dataset.created_at,
     )
 
 

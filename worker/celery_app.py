@@ -1,4 +1,4 @@
-"""The Celery app: JSON only, late acks, prefetch 1, queues `cpu` and `gpu`, no result backend.
+"""The Celery app: JSON only, late acks, prefetch 1, queues `cpu`, `gpu`, `data` (scans), no result backend.
 
 The database is the system of record; the broker only delivers job ids. Liveness of a running job is decided
 by its lease in the database (heartbeats), not by the broker: Redis' visibility_timeout is therefore set far
@@ -32,7 +32,7 @@ def make_celery(broker_url: str) -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         task_default_queue="cpu",
-        task_queues=(Queue("cpu"), Queue("gpu")),
+        task_queues=(Queue("cpu"), Queue("gpu"), Queue("data")),
         broker_connection_retry_on_startup=True,
         # kombu hands transport options of the SQLAlchemy transport to create_engine: Redis-only setting.
         broker_transport_options=(

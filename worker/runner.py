@@ -17,7 +17,7 @@ from typing import Any
 from app.config import Settings
 from app.db import Dataset, Job, session_scope
 from app.errors import DomainError
-from app.services.datasets import resolve_under_roots
+from app.services.datasets import record_validation, resolve_under_roots
 from ml.config import TrainConfig
 from ml.errors import MltrainError
 from ml.train.callbacks import TrainCallbacks
@@ -140,13 +140,15 @@ def execute_job(job_id: str, settings: Settings) -> str | None:
             "params": dict(job.params),
             "synthetic": job.synthetic,
             "dataset": (dataset.path, dataset.format) if dataset else None,
+            "dataset_id": job.dataset_id,
             "source_job_id": job.source_job_id,
         }
     output_dir = settings.object_dir / "jobs" / job_id
-    output_dir.mkdir(parents=True, exist_ok=True)
+    if spec["type"] != "validate":  # a scan writes no files, only its report
+        output_dir.mkdir(parents=True, exist_ok=True)
     log.info("job %s: attempt %d, %s %s", job_id, attempt, spec["type"], spec["model"])
     status, result, error = "failed", None, None
-    models = 5 if spec["model"] == "all" else 1
+    models = 5 if spec["model"] == "all" else 1  # validate jobs report files, not models
     with JobCallbacks(settings, job_id, attempt, models) as callbacks:
         try:
             result = _run(spec, settings, output_dir, callbacks, job_id, attempt)
@@ -169,6 +171,10 @@ def execute_job(job_id: str, settings: Settings) -> str | None:
         if not jobstate.finish(session, job_id=job_id, attempt=attempt, status=status, result=result, error=error):
             log.warning("job %s: attempt %d no longer holds the job; result not recorded", job_id, attempt)
             return None
+        if spec["type"] == "validate" and status != "cancelled" and spec["dataset_id"]:
+            # Same transaction as the job's end: the data set is ready/invalid exactly when its job finished.
+            report = (result or {}).get("report")
+            record_validation(session, dataset_id=str(spec["dataset_id"]), job_id=job_id, report=report, error=error)
     log.info("job %s: %s", job_id, status)
     return status
 
@@ -176,18 +182,25 @@ def execute_job(job_id: str, settings: Settings) -> str | None:
 def _run(
     spec: dict[str, Any], settings: Settings, output_dir: Path, callbacks: JobCallbacks, job_id: str, attempt: int
 ) -> dict[str, Any]:
+    params = dict(spec["params"])
+    dataset = spec["dataset"]
+    if spec["type"] == "validate":
+        if dataset is None:
+            raise MltrainError("the data set was deleted before its validation ran")
+        _check_dataset_still_allowed(Path(dataset[0]), settings)
+        from worker.validation import run_validation
+
+        return run_validation(Path(dataset[0]), dataset[1], str(params.get("subfolder", "")), settings, callbacks)
     from ml.pipeline import DataSource, run_evaluation, run_training
 
-    params = dict(spec["params"])
-    params.setdefault("threads", settings.torch_threads)
-    config = TrainConfig.from_dict(params)
-    dataset = spec["dataset"]
     source = DataSource(
         synthetic=spec["synthetic"],
         datasets_dir=Path(dataset[0]) if dataset else None,
         format=dataset[1] if dataset else None,
         cache_dir=settings.object_dir / "cache",
     )
+    params.setdefault("threads", settings.torch_threads)
+    config = TrainConfig.from_dict(params)
     if dataset is not None:
         _check_dataset_still_allowed(Path(dataset[0]), settings)
     if spec["type"] == "evaluate":

@@ -74,7 +74,7 @@ class ApiToken(Base):
 
 
 class Dataset(Base):
-    """A registered data-set folder and its validation report."""
+    """A registered data-set folder and its validation report (filled in by its validation job)."""
 
     __tablename__ = "datasets"
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -83,8 +83,12 @@ class Dataset(Base):
     format: Mapped[str] = mapped_column(String(50))
     path: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(20), default="folder")
-    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     usable: Mapped[int] = mapped_column(Integer, default=0)
+    # validating (its validation job scans the files) -> ready (usable files) | invalid (none, or the scan failed)
+    status: Mapped[str] = mapped_column(String(20), default="ready", server_default="ready")
+    error: Mapped[str | None] = mapped_column(Text)
+    validation_job_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -1,20 +1,29 @@
-"""Data sets: register a folder under an allowed root or an uploaded archive, validated; list, get, delete."""
+"""Data sets: register a folder under an allowed root or an uploaded archive; list, get, delete.
+
+Registration only locates the layout (a few directory listings) and records the data set as `validating` beside
+a validate job; a worker scans the files (worker/validation.py) and stores the report, so a folder of 100,000
+files registers at once and no request waits for MIDI parsing.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import shutil
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app import objects
-from app.db import Dataset, Job
+from app.db import Dataset, Job, utcnow
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
-from ml.data import ValidationReport, locate_dataset, validate_dataset  # librosa + torch: loaded at app start
+from ml.data import Located, locate_dataset
 from ml.errors import DataError
+
+VALIDATION_QUEUE = "data"  # its own workers (and the embedded one), so a long training never holds a scan
 
 
 def resolve_under_roots(path: str, roots: list[Path]) -> Path:
@@ -33,25 +42,12 @@ def resolve_under_roots(path: str, roots: list[Path]) -> Path:
     return resolved
 
 
-def _validate(folder: Path, fmt: str | None, shown: str) -> tuple[Path, str, ValidationReport]:
-    """(data set folder, format, report) for a folder: the layout may sit a few levels below it (an archive's
-    own top folder, a mirror's extra level); Unprocessable if none is recognised or no file is usable."""
+def _locate(folder: Path, fmt: str | None) -> Located:
+    """Where the layout sits at or a few levels below `folder` (cheap: no file is parsed); else Unprocessable."""
     try:
-        located = locate_dataset(folder, fmt)
-        report = validate_dataset(located.folder, located.format)
+        return locate_dataset(folder, fmt)
     except DataError as exc:
         raise Unprocessable(str(exc)) from None
-    if located.subfolder:
-        report.subfolder = located.subfolder
-        report.warnings.insert(0, f"using the {located.format} data set found in {located.subfolder}/")
-    if not report.ok:
-        reasons = "; ".join(f"{s.path}: {s.reason}" for s in report.skipped[:5]) or "no candidate files"
-        more = f" (+{len(report.skipped) - 5} more)" if len(report.skipped) > 5 else ""
-        raise Unprocessable(
-            f"no usable file in {shown} as {located.format}: {report.files_found} found, 0 usable; "
-            f"skipped: {reasons}{more}"
-        )
-    return located.folder, located.format, report
 
 
 def _record(
@@ -60,40 +56,54 @@ def _record(
     dataset_id: str,
     owner: str,
     name: str,
-    fmt: str,
-    folder: Path,
+    located: Located,
     source: str,
-    report: ValidationReport,
-) -> Dataset:
+    max_attempts: int,
+) -> tuple[Dataset, Job]:
+    """Insert the data set as `validating` with the validate job that will scan it (enqueue after commit)."""
+    job = Job(
+        id=uuid.uuid4().hex,
+        owner=owner,
+        type="validate",
+        model=located.format,
+        dataset_id=dataset_id,
+        params={"subfolder": located.subfolder},  # where below the registered folder the layout was found
+        queue=VALIDATION_QUEUE,
+        status="queued",
+        max_attempts=max_attempts,
+    )
     dataset = Dataset(
         id=dataset_id,
         owner=owner,
         name=name,
-        format=fmt,
-        path=str(folder),
+        format=located.format,
+        path=str(located.folder),
         source=source,
-        report=report.to_dict(),
-        usable=report.usable,
+        report=None,
+        usable=0,
+        status="validating",
+        validation_job_id=job.id,
     )
     session.add(dataset)
+    session.flush()  # the job's foreign key needs the data set row first
+    session.add(job)
     session.flush()
-    return dataset
+    return dataset, job
 
 
 def register_dataset(
-    session: Session, *, owner: str, name: str, path: str, fmt: str | None, roots: list[Path]
-) -> Dataset:
-    """Validate the folder in its (given or detected) format and record it with its report."""
-    folder, fmt, report = _validate(resolve_under_roots(path, roots), fmt, path)
+    session: Session, *, owner: str, name: str, path: str, fmt: str | None, roots: list[Path], max_attempts: int = 3
+) -> tuple[Dataset, Job]:
+    """Record the folder (its layout located, given or detected) as validating, with its validate job."""
+    located = _locate(resolve_under_roots(path, roots), fmt)
     return _record(
         session,
         dataset_id=objects.new_id(),
         owner=owner,
         name=name,
-        fmt=fmt,
-        folder=folder,
+        located=located,
         source="folder",
-        report=report,
+        max_attempts=max_attempts,
     )
 
 
@@ -106,8 +116,9 @@ def register_upload(
     archive: Path,
     upload_root: Path,
     filename: str | None = None,
-) -> Dataset:
-    """Unpack an uploaded archive to `upload_root/<id>`, validate and record it; the archive is always removed."""
+    max_attempts: int = 3,
+) -> tuple[Dataset, Job]:
+    """Unpack an uploaded archive to `upload_root/<id>` and record it as validating; the archive is always removed."""
     from ml.data.prepare import prepare_archive
 
     dataset_id = objects.new_id()
@@ -120,20 +131,92 @@ def register_upload(
         with contextlib.suppress(FileNotFoundError):
             archive.unlink()
     try:
-        folder, fmt, report = _validate(destination, fmt, f"the uploaded archive {filename or name!r}")
+        try:
+            located = locate_dataset(destination, fmt)
+        except DataError as exc:
+            shown = f"the uploaded archive {filename or name!r}"
+            raise Unprocessable(str(exc).replace(str(destination), shown)) from None
         return _record(
             session,
             dataset_id=dataset_id,
             owner=owner,
             name=name,
-            fmt=fmt,
-            folder=folder,
+            located=located,
             source="upload",
-            report=report,
+            max_attempts=max_attempts,
         )
     except BaseException:
         shutil.rmtree(destination, ignore_errors=True)
         raise
+
+
+@dataclass(frozen=True)
+class DatasetState:
+    """A data set's status as clients see it: the row's, unless its validate job ended without reporting."""
+
+    status: str
+    error: str | None
+    job: Job | None
+
+
+def dataset_state(dataset: Dataset, job: Job | None) -> DatasetState:
+    """The one definition of a data set's status: a validate job that failed or was cancelled (a dead worker, a
+    sweeper that gave up, a delete) leaves the row `validating`; it reads as `invalid` with the job's error."""
+    if dataset.status == "validating" and job is not None and job.status in ("failed", "cancelled"):
+        return DatasetState("invalid", f"validation {job.status}: {job.error or 'no reason recorded'}", job)
+    if dataset.status == "validating" and job is None:
+        return DatasetState("invalid", "validation job is gone; register the folder again", None)
+    return DatasetState(dataset.status, dataset.error, job)
+
+
+def validation_jobs(session: Session, datasets: list[Dataset]) -> dict[str, Job]:
+    """The validate jobs of these data sets, by job id, in one query."""
+    ids = [d.validation_job_id for d in datasets if d.validation_job_id]
+    if not ids:
+        return {}
+    return {job.id: job for job in session.scalars(select(Job).where(Job.id.in_(ids)))}
+
+
+def require_ready(session: Session, dataset: Dataset) -> None:
+    """Refuse a job on a data set that is still validating (409) or turned out invalid (422)."""
+    job = session.get(Job, dataset.validation_job_id) if dataset.validation_job_id else None
+    state = dataset_state(dataset, job)
+    if state.status == "validating":
+        seen = (job.latest_metrics or {}) if job is not None else {}
+        where = (
+            f" ({seen.get('files_seen', 0)} of {seen['files_total']} files checked)" if seen.get("files_total") else ""
+        )
+        raise Conflict(
+            f"data set {dataset.id} is still validating{where}; submit the job when "
+            f"GET /api/v1/datasets/{dataset.id} shows status ready"
+        )
+    if state.status == "invalid":
+        raise Unprocessable(f"dataset_id: data set {dataset.id} is invalid: {state.error}")
+
+
+def record_validation(
+    session: Session, *, dataset_id: str, job_id: str, report: dict[str, Any] | None, error: str | None
+) -> bool:
+    """Store a finished scan on its data set (ready with usable files, else invalid); False if the data set is
+    gone or a newer validation owns it."""
+    dataset = session.get(Dataset, dataset_id, with_for_update=True)
+    if dataset is None or dataset.validation_job_id != job_id:
+        return False
+    usable = int(report.get("usable", 0)) if report else 0
+    if error is None and report is not None and usable == 0:
+        skipped = report.get("skipped", [])
+        reasons = "; ".join(f"{s['path']}: {s['reason']}" for s in skipped[:5]) or "no candidate files"
+        more = len(skipped) - 5
+        error = (
+            f"no usable file as {dataset.format}: {report.get('files_found', 0)} found, 0 usable; skipped: {reasons}"
+            + (f" (+{more} more)" if more > 0 else "")
+        )
+    dataset.report = report
+    dataset.usable = usable
+    dataset.status = "ready" if error is None else "invalid"
+    dataset.error = error
+    session.flush()
+    return True
 
 
 def get_dataset(session: Session, *, owner: str, dataset_id: str, lock: bool | Literal["read"] = False) -> Dataset:
@@ -157,11 +240,18 @@ def delete_dataset(session: Session, *, owner: str, dataset_id: str, upload_root
     """Forget a data set (a registered folder is left alone, an uploaded one removed); 409 while a job uses it."""
     # The row lock orders this against a job submitted for the same data set (create_job takes FOR SHARE).
     dataset = get_dataset(session, owner=owner, dataset_id=dataset_id, lock=True)
-    busy = session.scalar(
-        select(Job.id).where(Job.dataset_id == dataset.id, Job.status.in_(("queued", "running"))).limit(1)
-    )
+    active = Job.dataset_id == dataset.id, Job.status.in_(("queued", "running"))
+    busy = session.scalar(select(Job.id).where(*active, Job.type != "validate").limit(1))
     if busy is not None:
         raise Conflict(f"data set {dataset_id} is used by job {busy}, which has not finished")
+    # Its own scan stops: queued -> cancelled now, running -> asked to stop (it finds the data set gone).
+    now = utcnow()
+    session.execute(
+        update(Job)
+        .where(*active, Job.type == "validate", Job.status == "queued")
+        .values(status="cancelled", finished_at=now, updated_at=now, error="data set deleted")
+    )
+    session.execute(update(Job).where(*active, Job.type == "validate").values(cancel_requested=True, updated_at=now))
     session.delete(dataset)
     session.flush()
     if dataset.source == "upload":

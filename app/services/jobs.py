@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from app.db import Job, JobMetric, utcnow
 from app.errors import Conflict, NotFound, TooManyRequests, Unprocessable
 from app.schemas import MODEL_KEYS
-from app.services.datasets import get_dataset
+from app.services.datasets import get_dataset, require_ready
 from ml.config import TrainConfig  # NB: ml.config imports ml.models, hence torch, when the app starts
 from ml.errors import ConfigError
 
@@ -60,7 +60,7 @@ def create_job(
     if bool(dataset_id) == bool(body.get("synthetic")):
         raise Unprocessable("give exactly one of dataset_id or synthetic: true")
     if dataset_id:
-        get_dataset(session, owner=owner, dataset_id=dataset_id, lock="read")
+        require_ready(session, get_dataset(session, owner=owner, dataset_id=dataset_id, lock="read"))
     source_job_id = body.get("source_job_id")
     if body["type"] == "evaluate":
         if not source_job_id:
@@ -70,7 +70,11 @@ def create_job(
             raise Unprocessable(f"source_job_id: job {source_job_id} is not a succeeded train job")
     elif source_job_id:
         raise Unprocessable("source_job_id is only for evaluate jobs")
-    active = session.scalar(select(func.count()).where(Job.owner == owner, Job.status.in_(ACTIVE))) or 0
+    # Validations are the server's work on a registration, not the owner's jobs: they do not count.
+    active = (
+        session.scalar(select(func.count()).where(Job.owner == owner, Job.status.in_(ACTIVE), Job.type != "validate"))
+        or 0
+    )
     if active >= max_active_jobs:
         raise TooManyRequests(
             f"{active} of your jobs are queued or running (MLTRAIN_MAX_ACTIVE_JOBS_PER_OWNER={max_active_jobs}); "

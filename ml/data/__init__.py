@@ -1,6 +1,6 @@
 """Real data: readers for the public music data sets, features, cache, augmentation and validation."""
 
-from ml.data.base import DataFormat, LoadOptions, SkippedFile, ValidationReport
+from ml.data.base import DataFormat, LoadOptions, ScanOptions, ScanProgress, SkippedFile, ValidationReport
 from ml.data.registry import (
     FORMATS,
     Located,
@@ -16,6 +16,8 @@ __all__ = [
     "DataFormat",
     "LoadOptions",
     "Located",
+    "ScanOptions",
+    "ScanProgress",
     "SkippedFile",
     "ValidationReport",
     "detect_format",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ml.config import AugmentationConfig
 from ml.dataset import ArrayDataset
@@ -34,6 +34,7 @@ class ValidationReport:
     splits: dict[str, int] = field(default_factory=dict)  # published split sizes, if any
     warnings: list[str] = field(default_factory=list)
     subfolder: str = ""  # where below the folder given the layout was found ("" = the folder itself)
+    scan_seconds: float = 0.0  # how long the scan took (the per-file checks are cached by content)
 
     @property
     def ok(self) -> bool:
@@ -47,6 +48,41 @@ class ValidationReport:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return asdict(self)
+
+
+@dataclass
+class ScanProgress:
+    """Where a scan is: files listed, checked so far, and how many of those are usable or skipped."""
+
+    files_total: int
+    files_seen: int
+    usable: int
+    skipped: int
+
+    def to_dict(self) -> dict[str, int]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """How to scan: a feature cache for per-file outcomes, processes to use, a progress callback.
+
+    `progress` is called after every chunk of files; it may raise to abandon the scan (a cancelled validation).
+    """
+
+    cache_dir: Path | None = None
+    workers: int = 1
+    progress: Callable[[ScanProgress], None] | None = None
+
+
+NO_SCAN_OPTIONS = ScanOptions()
+
+
+class Scan(Protocol):
+    """A format's scan: validate every file of the data set at `root` without computing features."""
+
+    def __call__(self, root: Path, options: ScanOptions = NO_SCAN_OPTIONS, /) -> ValidationReport: ...
 
 
 @dataclass
@@ -68,6 +104,6 @@ class DataFormat:
     models: tuple[str, ...]
     description: str
     detect: Callable[[Path], bool]  # cheap: does this folder look like this format?
-    scan: Callable[[Path], ValidationReport]  # validate every file without computing features
+    scan: Scan  # validate every file without computing features
     load: Callable[[Path, str, LoadOptions], ArrayDataset]  # (root, model_key, options) -> arrays
     download_info: str  # where to get it and the layout expected

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ml.data.base import DataFormat, LoadOptions, ValidationReport
+from ml.data.base import NO_SCAN_OPTIONS, DataFormat, LoadOptions, ScanOptions, ValidationReport
 from ml.dataset import ArrayDataset
 from ml.errors import DataError
 from ml.models.registry import get_spec
@@ -111,10 +112,12 @@ def detect_format(root: Path, model_key: str | None = None) -> str:
     return locate_dataset(root, None, model_key).format
 
 
-def validate_dataset(root: Path, fmt: str | None = None) -> ValidationReport:
+def validate_dataset(root: Path, fmt: str | None = None, options: ScanOptions = NO_SCAN_OPTIONS) -> ValidationReport:
     """Scan the data set at or below `root` and report usable and skipped files (and the subfolder used)."""
     located = locate_dataset(root, fmt)
-    report = get_format(located.format).scan(located.folder)
+    started = time.perf_counter()
+    report = get_format(located.format).scan(located.folder, options)
+    report.scan_seconds = round(time.perf_counter() - started, 3)
     if located.subfolder:
         report.subfolder = located.subfolder
         report.warnings.insert(0, f"using the {located.format} data set found in {located.subfolder}/")

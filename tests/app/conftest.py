@@ -82,6 +82,25 @@ class Api:
             token = create_token(session, name=f"{name}-{uuid.uuid4().hex[:6]}", owner=name)
         return {"Authorization": f"Bearer {token}"}
 
+    def run_validations(self) -> list[str | None]:
+        """Run every enqueued validate job in this process, as a `data` worker would (worker.runner.execute_job)."""
+        from worker.runner import execute_job
+
+        scans = [job_id for job_id, queue in self.enqueued if queue == "data"]
+        self.enqueued = [(job_id, queue) for job_id, queue in self.enqueued if queue != "data"]
+        return [execute_job(job_id, self.settings) for job_id in scans]
+
+    def register(self, headers: dict[str, str], **body: object) -> dict[str, object]:
+        """POST /datasets (202, validating), run its scan, and return GET /datasets/{id}."""
+        response = self.client.post("/api/v1/datasets", json=body, headers=headers)
+        assert response.status_code == 202, response.text
+        assert response.json()["status"] == "validating" and response.json()["report"] is None
+        self.run_validations()
+        dataset = self.client.get(f"/api/v1/datasets/{response.json()['id']}", headers=headers)
+        assert dataset.status_code == 200, dataset.text
+        result: dict[str, object] = dataset.json()
+        return result
+
 
 def make_settings(tmp_path: Path, url: str) -> Settings:
     """Settings that keep every file of the app under `tmp_path`."""

@@ -171,10 +171,8 @@ def test_register_a_dataset_under_the_allowed_root(api: Api) -> None:
     alice = api.token("alice")
     root = api.settings.dataset_roots[0]
     folder = _midi_labels_folder(root)
-    response = api.client.post("/api/v1/datasets", json={"name": "melodies", "path": str(folder)}, headers=alice)
-    assert response.status_code == 201, response.text
-    dataset = response.json()
-    assert dataset["format"] == "midi-labels" and dataset["usable"] == 3
+    dataset = api.register(alice, name="melodies", path=str(folder))
+    assert dataset["status"] == "ready" and dataset["format"] == "midi-labels" and dataset["usable"] == 3
     assert dataset["report"]["files_found"] >= 3
     assert api.client.get(f"/api/v1/datasets/{dataset['id']}", headers=api.token("bob")).status_code == 404
     listed = api.client.get("/api/v1/datasets", headers=alice).json()
@@ -260,9 +258,11 @@ def test_upload_an_archive_then_train_on_it(api: Api, tmp_path: Path) -> None:
     alice = api.token("alice")
     body = _zip_of(_midi_labels_folder(tmp_path))
     response = api.client.post("/api/v1/datasets/upload", params={"name": "up"}, content=body, headers=alice)
-    assert response.status_code == 201, response.text
-    dataset = response.json()
-    assert dataset["source"] == "upload" and dataset["format"] == "midi-labels" and dataset["usable"] == 3
+    assert response.status_code == 202, response.text
+    api.run_validations()
+    dataset = api.client.get(f"/api/v1/datasets/{response.json()['id']}", headers=alice).json()
+    assert dataset["status"] == "ready" and dataset["source"] == "upload"
+    assert dataset["format"] == "midi-labels" and dataset["usable"] == 3
     assert Path(dataset["path"]).is_relative_to(api.settings.object_dir.resolve())
     assert not list(api.settings.upload_dir.iterdir())  # the archive itself is not kept
 

@@ -92,7 +92,9 @@ class Stack:
     def start_worker(self, pool: str = "solo") -> subprocess.Popen[bytes]:
         """Start (or restart) the worker process."""
         self.worker = _spawn(
-            [str(BIN / "mltrain"), "worker", "--pool", pool, "--queues", "cpu"], self.env, self.log_dir / "worker.log"
+            [str(BIN / "mltrain"), "worker", "--pool", pool, "--queues", "cpu,data"],
+            self.env,
+            self.log_dir / "worker.log",
         )
         return self.worker
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -123,3 +124,45 @@ def test_client_cli_submit_wait_download(stack: Stack, tmp_path) -> None:  # typ
     )
     assert refused.returncode != 0
     assert refused.stderr.strip() == "mltrain status: error: HTTP 401: invalid or revoked token"
+
+
+def test_a_large_folder_registers_at_once_and_validates_in_the_worker(stack: Stack, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.fixtures.midi_sets import write_melody
+
+    folder = Path(stack.env["MLTRAIN_DATASET_ROOTS"]) / "lakh-like"
+    template = write_melody(tmp_path / "t.mid", bars=2).read_bytes()
+    for index in range(3000):
+        target = folder / f"{index % 16:x}" / f"{index:05d}.mid"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(template if index % 1000 else b"MThd cut short")
+    with stack.client() as client:
+        started = time.monotonic()
+        response = client.post("/datasets", json={"name": "many", "path": str(folder)})
+        answered = time.monotonic() - started
+        assert response.status_code == 202, response.text
+        dataset = response.json()
+        assert dataset["status"] == "validating" and dataset["report"] is None
+        seen: list[int] = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            dataset = client.get(f"/datasets/{dataset['id']}").json()
+            seen.append(dataset["validation"]["files_seen"])
+            if dataset["status"] != "validating":
+                break
+            time.sleep(0.2)
+        assert dataset["status"] == "ready", (dataset, stack.worker_log()[-3000:])
+        assert (dataset["usable"], dataset["report"]["files_found"], len(dataset["report"]["skipped"])) == (
+            2997,
+            3000,
+            3,
+        )
+        assert seen == sorted(seen) and dataset["validation"]["files_seen"] == 3000
+        scan = client.get(f"/jobs/{dataset['validation']['job_id']}").json()
+        assert scan["type"] == "validate" and scan["queue"] == "data" and scan["status"] == "succeeded"
+        job = client.post(
+            "/jobs",
+            json={"type": "train", "model": "dynamics_engine", "dataset_id": dataset["id"], "params": {"epochs": 1}},
+        )
+        assert job.status_code == 202, job.text
+    # Not a timing assert on the server: a generous bound that only a scan inside the request would break.
+    assert answered < 5.0

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
-from app.api.deps import CurrentOwner, ReadSessionDep, SessionDep, SettingsDep
+from app.api.deps import CurrentOwner, Enqueue, EnqueueDep, ReadSessionDep, SessionDep, SettingsDep
 from app.api.uploads import receive_upload
+from app.db import Dataset, Job
 from app.errors import Unprocessable
-from app.schemas import DatasetCreate, DatasetPublic, DatasetsPublic
+from app.schemas import DatasetCreate, DatasetPublic, DatasetsPublic, dataset_public
 from app.services import datasets as service
+from app.services import jobs as jobs_service
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
+log = logging.getLogger(__name__)
 
 UPLOAD_BODY = {
     "requestBody": {
@@ -36,34 +41,61 @@ UPLOAD_BODY = {
 }
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=DatasetPublic)
+def _send_validation(session: Session, job: Job, enqueue: Enqueue) -> None:
+    """Commit the data set and its validate job, then hand the job to the broker (a sweeper re-sends on failure)."""
+    session.commit()
+    try:
+        enqueue(job.id, job.queue)
+    except Exception:
+        log.exception("could not enqueue validation job %s; it stays queued", job.id)
+    else:
+        jobs_service.mark_enqueued(session, job=job)
+        session.commit()
+
+
+def _public(session: Session, dataset: Dataset) -> DatasetPublic:
+    jobs = service.validation_jobs(session, [dataset])
+    return dataset_public(dataset, service.dataset_state(dataset, jobs.get(dataset.validation_job_id or "")))
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=DatasetPublic)
 def register_dataset(
-    body: DatasetCreate, owner: CurrentOwner, session: SessionDep, settings: SettingsDep
+    body: DatasetCreate, owner: CurrentOwner, session: SessionDep, settings: SettingsDep, enqueue: EnqueueDep
 ) -> DatasetPublic:
-    """Register a server-side folder under an allowed root; 201 with its validation report."""
-    dataset = service.register_dataset(
-        session, owner=owner, name=body.name, path=body.path, fmt=body.format, roots=settings.registration_roots()
+    """Register a server-side folder under an allowed root: 202 at once with status `validating`; a worker scans
+    the files and GET /datasets/{id} shows its progress, then the report (status `ready` or `invalid`)."""
+    dataset, job = service.register_dataset(
+        session,
+        owner=owner,
+        name=body.name,
+        path=body.path,
+        fmt=body.format,
+        roots=settings.registration_roots(),
+        max_attempts=settings.max_attempts,
     )
-    return DatasetPublic.model_validate(dataset)
+    _send_validation(session, job, enqueue)
+    return _public(session, dataset)
 
 
-@router.post("/upload", status_code=status.HTTP_201_CREATED, response_model=DatasetPublic, openapi_extra=UPLOAD_BODY)
+@router.post("/upload", status_code=status.HTTP_202_ACCEPTED, response_model=DatasetPublic, openapi_extra=UPLOAD_BODY)
 async def upload_dataset(
     request: Request,
     owner: CurrentOwner,
     session: SessionDep,
     settings: SettingsDep,
+    enqueue: EnqueueDep,
     name: Annotated[str | None, Query(min_length=1, max_length=200, examples=["mood-clips"])] = None,
     format: Annotated[str | None, Query(max_length=50, examples=["audio-labels"])] = None,
 ) -> DatasetPublic:
-    """Upload a zip/tar archive (multipart field `file`, or the raw body); 413 past MLTRAIN_MAX_UPLOAD_BYTES."""
+    """Upload a zip/tar archive (multipart field `file`, or the raw body): unpacked, then validated in the background
+    like a registered folder (202, status `validating`); 413 past MLTRAIN_MAX_UPLOAD_BYTES."""
     upload = await receive_upload(request, upload_dir=settings.upload_dir, limit=settings.max_upload_bytes)
     name = (upload.fields.get("name") or name or upload.filename or "upload").strip()[:200] or "upload"
     fmt = upload.fields.get("format") or format
     if fmt is not None and len(fmt) > 50:
         upload.path.unlink(missing_ok=True)
         raise Unprocessable("format: at most 50 characters")
-    dataset = await run_in_threadpool(
+    dataset, job = await run_in_threadpool(
         service.register_upload,
         session,
         owner=owner,
@@ -72,8 +104,10 @@ async def upload_dataset(
         archive=upload.path,
         upload_root=settings.upload_root,
         filename=upload.filename,
+        max_attempts=settings.max_attempts,
     )
-    return DatasetPublic.model_validate(dataset)
+    await run_in_threadpool(_send_validation, session, job, enqueue)
+    return _public(session, dataset)
 
 
 @router.get("", response_model=DatasetsPublic)
@@ -85,17 +119,20 @@ def list_datasets(
 ) -> DatasetsPublic:
     """The caller's data sets, newest first."""
     rows, count = service.list_datasets(session, owner=owner, limit=limit, offset=offset)
-    return DatasetsPublic(data=[DatasetPublic.model_validate(r) for r in rows], count=count)
+    jobs = service.validation_jobs(session, rows)
+    states = [service.dataset_state(row, jobs.get(row.validation_job_id or "")) for row in rows]
+    data = [dataset_public(row, state) for row, state in zip(rows, states, strict=True)]
+    return DatasetsPublic(data=data, count=count)
 
 
 @router.get("/{dataset_id}", response_model=DatasetPublic)
 def get_dataset(dataset_id: str, owner: CurrentOwner, session: ReadSessionDep) -> DatasetPublic:
-    """One data set with its report."""
-    return DatasetPublic.model_validate(service.get_dataset(session, owner=owner, dataset_id=dataset_id))
+    """One data set: its status, the scan's progress while validating, then its report."""
+    return _public(session, service.get_dataset(session, owner=owner, dataset_id=dataset_id))
 
 
 @router.delete("/{dataset_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_dataset(dataset_id: str, owner: CurrentOwner, session: SessionDep, settings: SettingsDep) -> Response:
-    """Forget a data set (a registered folder is left alone); 409 while a queued or running job uses it."""
+    """Forget a data set (a registered folder is left alone; its scan stops); 409 while a job trains on it."""
     service.delete_dataset(session, owner=owner, dataset_id=dataset_id, upload_root=settings.upload_root)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

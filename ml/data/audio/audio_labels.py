@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 
 from ml.data.audio.clips import MODELS, Clip, load_clips, read_csv, scan_clips
 from ml.data.audio.decode import AUDIO_SUFFIXES
-from ml.data.base import DataFormat, ValidationReport
+from ml.data.base import NO_SCAN_OPTIONS, DataFormat, ValidationReport
 
 NAME = "audio-labels"
 LABELS_FILE = "labels.csv"
@@ -97,7 +97,7 @@ AUDIO_LABELS_FORMAT = DataFormat(
     models=MODELS,
     description="a folder of WAV/MP3/FLAC/OGG with labels.csv (filename,valence,arousal in -1..1)",
     detect=detect,
-    scan=lambda root: scan_clips(NAME, root, clips)[0],
+    scan=lambda root, options=NO_SCAN_OPTIONS: scan_clips(NAME, root, clips, options)[0],
     load=lambda root, key, options: load_clips(NAME, root, key, options, clips),
     download_info=DOWNLOAD_INFO,
 )

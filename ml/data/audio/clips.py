@@ -23,7 +23,7 @@ from ml import emotion
 from ml.data.audio.augment import augment_waveform, waveform_settings
 from ml.data.audio.decode import audio_info, load_audio
 from ml.data.audio.features import FEATURE_SETTINGS, MIN_SECONDS, clip_features
-from ml.data.base import LoadOptions, ValidationReport
+from ml.data.base import NO_SCAN_OPTIONS, LoadOptions, ScanOptions, ScanProgress, ValidationReport
 from ml.data.cache import FeatureCache
 from ml.dataset import ArrayDataset
 from ml.errors import DataError
@@ -54,11 +54,23 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         raise DataError(f"cannot read {path}: {exc}") from None
 
 
-def scan_clips(name: str, root: Path, source: ClipSource) -> tuple[ValidationReport, list[Clip]]:
-    """The report and the usable clips: headers read for durations, unreadable and too-short files skipped."""
+def scan_clips(
+    name: str, root: Path, source: ClipSource, options: ScanOptions = NO_SCAN_OPTIONS
+) -> tuple[ValidationReport, list[Clip]]:
+    """The report and the usable clips: headers read for durations, unreadable and too-short files skipped.
+
+    Headers are cheap (no decoding), so this runs in-process; `options.progress` hears every 64 files.
+    """
     report = ValidationReport(format=name, root=str(root), models=list(MODELS))
-    usable, durations = [], []
-    for clip in source(root, report):
+    usable: list[Clip] = []
+    durations: list[float] = []
+    clips = list(source(root, report))
+    progress = ScanProgress(len(clips) + len(report.skipped), len(report.skipped), 0, len(report.skipped))
+    for index, clip in enumerate(clips):
+        if options.progress is not None and index % 64 == 0:
+            progress.files_seen = len(report.skipped) + len(usable)
+            progress.usable, progress.skipped = len(usable), len(report.skipped)
+            options.progress(progress)
         rel = clip.path.relative_to(root)
         try:
             seconds, _ = audio_info(clip.path)

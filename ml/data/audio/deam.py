@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ml.data.audio.clips import MODELS, Clip, load_clips, read_csv, scan_clips
 from ml.data.audio.decode import AUDIO_SUFFIXES
-from ml.data.base import DataFormat, ValidationReport
+from ml.data.base import NO_SCAN_OPTIONS, DataFormat, ValidationReport
 from ml.errors import DataError
 
 NAME = "deam"
@@ -102,7 +102,7 @@ DEAM_FORMAT = DataFormat(
     models=MODELS,
     description="DEAM: MEMD_audio/*.mp3 + static per-song valence/arousal annotations (1..9)",
     detect=detect,
-    scan=lambda root: scan_clips(NAME, root, clips)[0],
+    scan=lambda root, options=NO_SCAN_OPTIONS: scan_clips(NAME, root, clips, options)[0],
     load=lambda root, key, options: load_clips(NAME, root, key, options, clips),
     download_info=DOWNLOAD_INFO,
 )

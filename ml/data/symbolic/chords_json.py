@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ml.data.base import DataFormat, LoadOptions, ValidationReport
+from ml.data.base import NO_SCAN_OPTIONS, DataFormat, LoadOptions, ScanOptions, ValidationReport
 from ml.data.symbolic.chords import NO_CHORD, parse_progression, unparsed_warning
 from ml.data.symbolic.common import emotion_of, new_report
 from ml.data.symbolic.harmony import harmony_rows, progression_groups
@@ -78,8 +78,9 @@ def _progressions(root: Path, report: ValidationReport) -> list[tuple[str, list[
     return found
 
 
-def scan(root: Path) -> ValidationReport:
+def scan(root: Path, options: ScanOptions = NO_SCAN_OPTIONS) -> ValidationReport:
     """Validate every progression (chords parse, emotion in range)."""
+    del options  # one pass over a few JSON files: nothing to cache or spread over cores
     report = new_report(NAME, root, MODELS)
     found = _progressions(root, report)
     report.usable = len(found)

@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 
 from ml import emotion
-from ml.data.base import LoadOptions, ValidationReport
+from ml.data.base import NO_SCAN_OPTIONS, LoadOptions, ScanOptions, ValidationReport
+from ml.data.scan import FileCheck, check_files
 from ml.data.symbolic.dynamics import SETTINGS as DYNAMICS_SETTINGS
 from ml.data.symbolic.dynamics import dynamics_rows
 from ml.data.symbolic.groove import SETTINGS as GROOVE_SETTINGS
@@ -249,22 +250,51 @@ def new_report(name: str, root: Path, models: Iterable[str]) -> ValidationReport
     return ValidationReport(format=name, root=str(root), models=list(models))
 
 
-def finish_scan(report: ValidationReport, items: list[Item], root: Path, *, drums: bool = False) -> ValidationReport:
-    """Parse every item's file, count usable ones, fill durations, label ranges and split sizes."""
+def _midi_check(path: Path) -> Features:
+    """Scan outcome of one melodic MIDI file: its duration, or why it is skipped."""
+    parsed = parse_midi_file(path)
+    try:
+        check_parsed(parsed)
+    except MidiError as exc:
+        return {"error": np.array(str(exc))}
+    return {"duration": np.array([duration_of(parsed)])}
+
+
+def _drum_check(path: Path) -> Features:
+    """Scan outcome of one drum MIDI file: a file needs one 2-bar segment with 4+ mapped hits."""
+    parsed = parse_midi_file(path)
+    try:
+        groove_features(parsed)
+    except MidiError as exc:
+        return {"error": np.array(str(exc))}
+    return {"duration": np.array([duration_of(parsed)])}
+
+
+MIDI_CHECK = FileCheck({"scan_check": "midi", "min_seconds": 1.0, "notes_version": NOTES_VERSION}, _midi_check)
+DRUM_CHECK = FileCheck({"scan_check": "drums", **GROOVE_SETTINGS, "notes_version": NOTES_VERSION}, _drum_check)
+
+
+def finish_scan(
+    report: ValidationReport,
+    items: list[Item],
+    root: Path,
+    options: ScanOptions = NO_SCAN_OPTIONS,
+    *,
+    drums: bool = False,
+) -> ValidationReport:
+    """Check every item's file (cached, on `options.workers` processes), count usable ones, fill durations,
+    label ranges and split sizes."""
+    outcomes = check_files(
+        [item.path for item in items], DRUM_CHECK if drums else MIDI_CHECK, options, counted=len(report.skipped)
+    )
     durations: list[float] = []
     usable: list[Item] = []
-    for item in items:
-        parsed = parse_midi_file(item.path)
-        try:
-            if drums:
-                groove_features(parsed)
-            else:
-                check_parsed(parsed)
-        except MidiError as exc:
-            report.skip(rel(item.path, root), str(exc))
+    for item, outcome in zip(items, outcomes, strict=True):
+        if isinstance(outcome, str):
+            report.skip(rel(item.path, root), outcome)
             continue
         usable.append(item)
-        durations.append(duration_of(parsed))
+        durations.append(outcome)
     report.usable = len(usable)
     if durations:
         report.duration_seconds = {"total": float(sum(durations)), "min": min(durations), "max": max(durations)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ml.data.base import LoadOptions, ValidationReport
+from ml.data.base import NO_SCAN_OPTIONS, LoadOptions, ScanOptions, ValidationReport
 from ml.data.symbolic.common import (
     Item,
     apply_labels,
@@ -51,14 +51,16 @@ def drum_items(name: str, base: Path, csv_path: Path, *, one_per_id: bool) -> tu
     return items, report
 
 
-def scan_drums(items: list[Item], report: ValidationReport, base: Path) -> ValidationReport:
+def scan_drums(
+    items: list[Item], report: ValidationReport, base: Path, options: ScanOptions = NO_SCAN_OPTIONS
+) -> ValidationReport:
     """Parse every item; a file needs at least one 2-bar segment with 4+ mapped drum hits."""
     unknown = sorted({item.style or "" for item in items if style_emotion(item.style) is None})
     if unknown:
         report.warnings.append(
             f"styles not in the style table (their files need a --labels-file entry): {', '.join(map(repr, unknown))}"
         )
-    return finish_scan(report, items, base, drums=True)
+    return finish_scan(report, items, base, options, drums=True)
 
 
 def load_drums(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ml.data.base import DataFormat, LoadOptions, ValidationReport
+from ml.data.base import NO_SCAN_OPTIONS, DataFormat, LoadOptions, ScanOptions, ValidationReport
 from ml.data.symbolic.common import csv_header
 from ml.data.symbolic.drumsets import MODELS, drum_items, load_drums, scan_drums
 from ml.dataset import ArrayDataset
@@ -32,10 +32,10 @@ def detect(root: Path) -> bool:
     return {"kit_name", "midi_filename", "split"} <= set(csv_header(_csv(root)))
 
 
-def scan(root: Path) -> ValidationReport:
+def scan(root: Path, options: ScanOptions = NO_SCAN_OPTIONS) -> ValidationReport:
     """Validate every listed performance (one per id)."""
     items, report = drum_items(NAME, root, _csv(root), one_per_id=True)
-    return scan_drums(items, report, root)
+    return scan_drums(items, report, root, options)
 
 
 def load(root: Path, model_key: str, options: LoadOptions) -> ArrayDataset:

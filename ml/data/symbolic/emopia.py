@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ml.data.base import DataFormat, LoadOptions, ValidationReport
+from ml.data.base import NO_SCAN_OPTIONS, DataFormat, LoadOptions, ScanOptions, ValidationReport
 from ml.data.symbolic.common import Item, csv_header, finish_scan, load_items, midi_files, new_report, read_csv_rows
 from ml.dataset import ArrayDataset
 from ml.emotion import quadrant_to_valence_arousal
@@ -60,10 +60,10 @@ def _items(root: Path) -> tuple[list[Item], ValidationReport]:
     return items, report
 
 
-def scan(root: Path) -> ValidationReport:
+def scan(root: Path, options: ScanOptions = NO_SCAN_OPTIONS) -> ValidationReport:
     """Validate labels and every MIDI file."""
     items, report = _items(root)
-    return finish_scan(report, items, root)
+    return finish_scan(report, items, root, options)
 
 
 def load(root: Path, model_key: str, options: LoadOptions) -> ArrayDataset:

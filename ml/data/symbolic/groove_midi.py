@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ml.data.base import DataFormat, LoadOptions, ValidationReport
+from ml.data.base import NO_SCAN_OPTIONS, DataFormat, LoadOptions, ScanOptions, ValidationReport
 from ml.data.symbolic.common import csv_header
 from ml.data.symbolic.drumsets import MODELS, drum_items, load_drums, scan_drums
 from ml.dataset import ArrayDataset
@@ -30,11 +30,11 @@ def detect(root: Path) -> bool:
     return header >= _COLUMNS and "kit_name" not in header
 
 
-def scan(root: Path) -> ValidationReport:
+def scan(root: Path, options: ScanOptions = NO_SCAN_OPTIONS) -> ValidationReport:
     """Validate every listed performance."""
     base = _base(root)
     items, report = drum_items(NAME, base, base / "info.csv", one_per_id=False)
-    return scan_drums(items, report, base)
+    return scan_drums(items, report, base, options)
 
 
 def load(root: Path, model_key: str, options: LoadOptions) -> ArrayDataset:

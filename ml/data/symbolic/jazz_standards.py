@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from ml.data.base import DataFormat, LoadOptions, ValidationReport
+from ml.data.base import NO_SCAN_OPTIONS, DataFormat, LoadOptions, ScanOptions, ValidationReport
 from ml.data.symbolic.chords import NO_CHORD, parse_progression, unparsed_warning
 from ml.data.symbolic.common import new_report
 from ml.data.symbolic.harmony import harmony_rows, progression_groups
@@ -122,8 +122,9 @@ def _songs(root: Path, report: ValidationReport) -> list[tuple[str, list[int], f
     return found
 
 
-def scan(root: Path) -> ValidationReport:
+def scan(root: Path, options: ScanOptions = NO_SCAN_OPTIONS) -> ValidationReport:
     """Validate every song chart."""
+    del options  # one pass over a few JSON files: nothing to cache or spread over cores
     report = new_report(NAME, root, MODELS)
     found = _songs(root, report)
     report.usable = len(found)

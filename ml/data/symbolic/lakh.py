@@ -16,7 +16,7 @@ import json
 import re
 from pathlib import Path
 
-from ml.data.base import DataFormat, LoadOptions, ValidationReport
+from ml.data.base import NO_SCAN_OPTIONS, DataFormat, LoadOptions, ScanOptions, ValidationReport
 from ml.data.symbolic.common import (
     Item,
     apply_labels,
@@ -104,10 +104,10 @@ def _items(root: Path) -> tuple[list[Item], ValidationReport]:
     return items, report
 
 
-def scan(root: Path) -> ValidationReport:
+def scan(root: Path, options: ScanOptions = NO_SCAN_OPTIONS) -> ValidationReport:
     """Validate every MIDI file (unlabelled: no label ranges)."""
     items, report = _items(root)
-    return finish_scan(report, items, root)
+    return finish_scan(report, items, root, options)
 
 
 def load(root: Path, model_key: str, options: LoadOptions) -> ArrayDataset:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ml.data.base import DataFormat, LoadOptions, ValidationReport
+from ml.data.base import NO_SCAN_OPTIONS, DataFormat, LoadOptions, ScanOptions, ValidationReport
 from ml.data.symbolic.common import Item, csv_header, dedupe, finish_scan, load_items, new_report, read_csv_rows
 from ml.dataset import SPLITS, ArrayDataset
 from ml.errors import DataError
@@ -56,10 +56,10 @@ def _items(root: Path) -> tuple[list[Item], ValidationReport]:
     return dedupe(items, root, report), report
 
 
-def scan(root: Path) -> ValidationReport:
+def scan(root: Path, options: ScanOptions = NO_SCAN_OPTIONS) -> ValidationReport:
     """Validate every listed performance."""
     items, report = _items(root)
-    return finish_scan(report, items, root)
+    return finish_scan(report, items, root, options)
 
 
 def load(root: Path, model_key: str, options: LoadOptions) -> ArrayDataset:

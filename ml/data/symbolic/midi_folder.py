@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ml.data.base import DataFormat, LoadOptions, ValidationReport
+from ml.data.base import NO_SCAN_OPTIONS, DataFormat, LoadOptions, ScanOptions, ValidationReport
 from ml.data.symbolic.common import Item, finish_scan, load_items, midi_files, new_report, rel
 from ml.data.symbolic.midi import is_midi
 from ml.dataset import ArrayDataset
@@ -29,10 +29,10 @@ def _items(root: Path) -> tuple[list[Item], ValidationReport]:
     return [Item(path, group=rel(path, root)) for path in files], report
 
 
-def scan(root: Path) -> ValidationReport:
+def scan(root: Path, options: ScanOptions = NO_SCAN_OPTIONS) -> ValidationReport:
     """Validate every MIDI file."""
     items, report = _items(root)
-    return finish_scan(report, items, root)
+    return finish_scan(report, items, root, options)
 
 
 def load(root: Path, model_key: str, options: LoadOptions) -> ArrayDataset:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ml.data.base import DataFormat, LoadOptions, ValidationReport
+from ml.data.base import NO_SCAN_OPTIONS, DataFormat, LoadOptions, ScanOptions, ValidationReport
 from ml.data.symbolic.common import (
     Item,
     dedupe,
@@ -73,10 +73,10 @@ def _items(root: Path) -> tuple[list[Item], ValidationReport]:
     return dedupe(items, root, report), report
 
 
-def scan(root: Path) -> ValidationReport:
+def scan(root: Path, options: ScanOptions = NO_SCAN_OPTIONS) -> ValidationReport:
     """Validate labels and every MIDI file."""
     items, report = _items(root)
-    return finish_scan(report, items, root)
+    return finish_scan(report, items, root, options)
 
 
 def load(root: Path, model_key: str, options: LoadOptions) -> ArrayDataset:

@@ -5,7 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast lint bench clean
+.PHONY: help install browser run test test-fast lint bench clean
+# pip's playwright is only the driver: the browser tests use Debian's chromium, never a downloaded build.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -19,6 +21,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create .venv and install mltrain with its dev tools
 
+browser: ## install Debian's chromium for the dashboard's browser tests (if missing)
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
 run: $(STAMP) ## migrate, then serve the API + an embedded worker on SQLite (http://127.0.0.1:8000)
 	$(BIN)/mltrain serve
 
@@ -27,7 +32,7 @@ lint: $(STAMP) ## ruff and mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint ## lint, types, then every test (integration included)
+test: lint browser ## lint, types, then every test (integration and browser tests included)
 	$(BIN)/pytest -q
 
 test-fast: $(STAMP) ## unit tests only

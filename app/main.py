@@ -13,6 +13,7 @@ from app.config import Settings, get_settings
 from app.db import get_engine
 from app.errors import install_error_handlers
 from app.schemas import ERROR_RESPONSES
+from app.web.mount import mount_web
 
 API_PREFIX = "/api/v1"
 
@@ -52,10 +53,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="Train, evaluate and export the plugin's five networks as RTNeural JSON.",
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc come from app.web with vendored assets (they work offline)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.enqueue = broker_enqueue(settings)
     install_error_handlers(app)
     app.include_router(api_router())
     app.include_router(health.router)
+    mount_web(app)
     return app

@@ -13,6 +13,7 @@ from app.config import Settings
 from app.db import session_scope
 from app.errors import Unauthorized
 from app.services.tokens import authenticate, touch_token
+from app.web.auth import session_from_request
 
 bearer = HTTPBearer(auto_error=False, description="an API token from `mltrain tokens create`")
 Enqueue = Callable[[str, str], None]
@@ -47,10 +48,16 @@ ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 
 
 def get_owner(
-    settings: SettingsDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+    request: Request,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> str:
-    """The owner behind the bearer token; 401 (with WWW-Authenticate) without a valid one."""
+    """The owner behind the bearer token, else (GET/HEAD only) a dashboard session cookie; 401 without either."""
     if credentials is None:
+        # The dashboard's pages read the events stream and download artifacts with their session cookie. Only
+        # safe methods accept it: every change made through the API needs the bearer token (no CSRF surface).
+        if request.method in ("GET", "HEAD") and (web := session_from_request(request, settings)) is not None:
+            return web.owner
         raise Unauthorized("missing bearer token (Authorization: Bearer <token>)")
     with session_scope(settings.database_url, read_only=True) as session:
         token = authenticate(session, token=credentials.credentials)

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "mltrain/dynamics.h"
 #include "mltrain/emotion.h"
 #include "mltrain/harmony.h"
+#include "mltrain/logmel.h"
 
 namespace {
 
@@ -129,6 +131,52 @@ std::string run_case(const std::string& line) {
             put_all(out, mltrain::dynamics_inputs(heard.data() + drop, heard.size() - drop, i - drop, grid,
                                                   lookahead, &scratch));
         }
+    } else if (tag == "logmel") {
+        // logmel n samples...: offline frames (double) and window inputs, then the stream fed in chunks of
+        // 1..512 samples; prints how many stream frames / inputs differ from the offline ones (exactly).
+        std::size_t n = 0;
+        in >> n;
+        std::vector<float> y(n);
+        for (float& v : y) in >> v;
+        const std::vector<mltrain::MelFrame> frames = mltrain::log_mel(y.data(), n);
+        const std::vector<mltrain::MelInput> windows = mltrain::window_vectors(frames);
+        out << ' ' << frames.size();
+        char buffer[32];
+        for (const mltrain::MelFrame& frame : frames) {
+            for (double v : frame) {
+                std::snprintf(buffer, sizeof buffer, " %.17g", v);
+                out << buffer;
+            }
+        }
+        out << ' ' << windows.size();
+        for (const mltrain::MelInput& w : windows) put_all(out, w);
+        auto stream = std::make_unique<mltrain::LogMelStream>();
+        std::size_t mismatches = 0, checked = 0, at = 0, chunk = 1;
+        const auto check = [&](std::size_t completed) {
+            if (completed == 0) return;
+            const std::size_t t = stream->frames_seen() - 1;
+            mismatches += t >= frames.size() || stream->last_frame() != frames[t];
+            if (t + 1 >= mltrain::WINDOW_FRAMES && (t + 1 - mltrain::WINDOW_FRAMES) % mltrain::WINDOW_HOP_FRAMES == 0) {
+                const std::size_t w = (t + 1 - mltrain::WINDOW_FRAMES) / mltrain::WINDOW_HOP_FRAMES;
+                mismatches += w >= windows.size() || stream->input() != windows[w];
+                ++checked;
+            }
+        };
+        while (at < n) {
+            const std::size_t take = std::min(chunk, n - at);
+            check(stream->push(y.data() + at, take));
+            at += take;
+            chunk = chunk * 7 % 509 + 1;  // 1..509: at most one frame completes per push
+        }
+        for (std::size_t k = 0; k < mltrain::N_FFT / 2; ++k) {
+            const float zero = 0.0f;
+            check(stream->push(&zero, 1));
+        }
+        if (frames.size() <= mltrain::WINDOW_FRAMES) {
+            mismatches += stream->input() != windows[0];
+            ++checked;
+        }
+        out << ' ' << (stream->frames_seen() == frames.size() ? mismatches : mismatches + 1) << ' ' << checked;
     } else {
         out << " unknown";
     }

@@ -289,3 +289,79 @@ def test_dynamics_inputs(frontend: Path, tmp_path: Path) -> None:
         plugin_difference = max(plugin_difference, float(np.abs(plugin - expected).max()))
     report("dynamics inputs", difference)
     report("dynamics inputs, plugin's causal view (held notes, pruned history)", plugin_difference)
+
+
+# --- log-mel (emotion_recognizer) -------------------------------------------------------------------------------
+
+
+def _audio_signals(tmp_path: Path) -> dict[str, np.ndarray]:
+    import soundfile as sf
+
+    from ml.data.audio.features import SAMPLE_RATE
+
+    rng = np.random.default_rng(9)
+    t = np.arange(int(2.0 * SAMPLE_RATE)) / SAMPLE_RATE
+    sweep = 0.5 * np.sin(2 * np.pi * 50.0 * 2.0 / np.log(200.0) * (np.exp(t / 2.0 * np.log(200.0)) - 1))
+    t_long = np.arange(int(6.5 * SAMPLE_RATE) + 123) / SAMPLE_RATE
+    music = sum(0.2 / k * np.sin(2 * np.pi * 220.0 * k * t_long) for k in range(1, 6)) * (1 + np.sin(t_long))
+    music = music + 0.01 * rng.standard_normal(len(t_long))
+    clip = (0.6 * np.exp(-3 * t[:15000]) * np.sin(2 * np.pi * 440.0 * t[:15000])).astype(np.float32)
+    sf.write(tmp_path / "clip.wav", clip, SAMPLE_RATE, subtype="PCM_16")
+    clip_read, _ = sf.read(tmp_path / "clip.wav", dtype="float32")
+    signals = {
+        "sine sweep 50 Hz-10 kHz": sweep,
+        "white noise": 0.1 * rng.standard_normal(int(2.5 * SAMPLE_RATE) + 77),
+        "6.5 s tones + noise (3 windows)": music,
+        "0.7 s decaying tone, WAV round trip": clip_read,
+        "silence": np.zeros(SAMPLE_RATE // 2),
+        "2100 samples (5 frames)": rng.uniform(-1, 1, 2100),
+    }
+    return {name: np.asarray(y, dtype=np.float32) for name, y in signals.items()}
+
+
+def test_log_mel(frontend: Path, tmp_path: Path) -> None:
+    from ml.data.audio.features import clip_features, log_mel, window_vectors
+
+    signals = _audio_signals(tmp_path)
+    lines = [f"logmel {len(y)} " + " ".join(repr(float(v)) for v in y) for y in signals.values()]
+    out = run_cases(frontend, lines)
+    frame_difference = window_difference = absolute_db = 0.0
+    for (name, y), row in zip(signals.items(), out, strict=True):
+        expected = log_mel(y).T  # [frames, 128] float32 dB
+        frames = int(row[1])
+        assert frames == len(expected), name
+        got = np.array([float(t) for t in row[2 : 2 + 128 * frames]]).reshape(frames, 128)
+        relative = np.abs(got - expected) / np.maximum(np.abs(expected), 1.0)
+        frame_difference = max(frame_difference, float(relative.max()))
+        absolute_db = max(absolute_db, float(np.abs(got - expected).max()))
+        assert relative.max() <= ABS_TOL, f"{name}: log-mel differs by {relative.max():.3g} (relative)"
+        rest = row[2 + 128 * frames :]
+        windows = int(rest[0])
+        expected_windows = clip_features(y)
+        assert np.array_equal(expected_windows, window_vectors(log_mel(y)))
+        assert windows == len(expected_windows), name
+        got_windows = floats(rest[1 : 1 + 128 * windows]).reshape(windows, 128)
+        relative = np.abs(got_windows - expected_windows) / np.maximum(np.abs(expected_windows), 1.0)
+        window_difference = max(window_difference, float(relative.max()))
+        assert relative.max() <= ABS_TOL, f"{name}: window inputs differ by {relative.max():.3g} (relative)"
+        mismatches, checked = int(rest[1 + 128 * windows]), int(rest[2 + 128 * windows])
+        assert mismatches == 0 and checked == windows, f"{name}: the stream differs from the offline frames"
+    report("log-mel frames (relative to max(|dB|, 1))", frame_difference)
+    report("log-mel window inputs (relative to max(|dB|, 1))", window_difference)
+    report("log-mel frames, absolute dB", absolute_db)
+
+
+def test_mel_filterbank_header_is_current() -> None:
+    import importlib.util
+
+    from ml.data.audio.features import mel_basis
+
+    spec = importlib.util.spec_from_file_location("generate_mel_filterbank", CPP / "generate_mel_filterbank.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    committed = (CPP / "mltrain" / "mel_filterbank.h").read_text(encoding="utf-8")
+    assert committed == module.render(), (
+        "cpp/mltrain/mel_filterbank.h is stale: run python cpp/generate_mel_filterbank.py"
+    )
+    assert np.count_nonzero(mel_basis()) == int(committed.split("MEL_WEIGHT_COUNT = ")[1].split(";")[0])

@@ -16,6 +16,7 @@
 #include "mltrain/emotion.h"
 #include "mltrain/harmony.h"
 #include "mltrain/logmel.h"
+#include "mltrain/melody.h"
 
 namespace {
 
@@ -177,6 +178,35 @@ std::string run_case(const std::string& line) {
             ++checked;
         }
         out << ' ' << (stream->frames_seen() == frames.size() ? mismatches : mismatches + 1) << ' ' << checked;
+    } else if (tag == "melody") {
+        // melody v a signature n_notes (onset end pitch)... n_segments (start end beats)...: the key the notes
+        // give, then the input of every segment from the one before it.
+        double v = 0, a = 0;
+        int signature = -1;
+        std::size_t n = 0, segments = 0;
+        in >> v >> a >> signature >> n;
+        std::vector<mltrain::MelodyNote> notes(n);
+        for (mltrain::MelodyNote& note : notes) in >> note.onset >> note.end >> note.pitch;
+        in >> segments;
+        const std::vector<double> bounds = read_doubles(in, 3 * segments);
+        const mltrain::Key key = mltrain::estimate_key(mltrain::pitch_class_histogram(notes.data(), n), signature);
+        out << ' ' << key.tonic << ' ' << key.minor << ' ' << key.from_signature << ' ' << segments;
+        for (std::size_t k = 0; k < segments; ++k) {
+            if (k == 0) {
+                put_all(out, mltrain::melody_input(v, a, key.minor, nullptr, 0.0));
+                continue;
+            }
+            const mltrain::SegmentSummary previous =
+                mltrain::segment_summary(notes.data(), n, key.tonic, bounds[3 * (k - 1)], bounds[3 * (k - 1) + 1]);
+            put_all(out, mltrain::melody_input(v, a, key.minor, &previous, bounds[3 * (k - 1) + 2]));
+        }
+    } else if (tag == "keyframe") {
+        int tonic = 0;
+        in >> tonic;
+        std::vector<float> probs(mltrain::MELODY_OUTPUT_SIZE);
+        for (float& p : probs) in >> p;
+        out << ' ' << mltrain::tonic_shift(tonic);
+        put_all(out, mltrain::from_key_frame(probs.data(), tonic));
     } else {
         out << " unknown";
     }

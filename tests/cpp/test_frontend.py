@@ -365,3 +365,80 @@ def test_mel_filterbank_header_is_current() -> None:
         "cpp/mltrain/mel_filterbank.h is stale: run python cpp/generate_mel_filterbank.py"
     )
     assert np.count_nonzero(mel_basis()) == int(committed.split("MEL_WEIGHT_COUNT = ")[1].split(";")[0])
+
+
+# --- melody_transformer -----------------------------------------------------------------------------------------
+
+
+def _melody_parsed(tmp_path: Path) -> dict[str, dict[str, np.ndarray]]:
+    from ml.data.symbolic.midi import parse_midi_file
+    from tests.fixtures.midi_sets import write_melody, write_notes
+
+    minor_tune = [(57, 0, 1), (60, 1, 2), (64, 2, 3), (57, 3, 4.5), (59, 4.5, 5), (60, 5, 6), (62, 6, 7),
+                  (64, 7, 8), (65, 8, 9), (64, 9, 10), (62, 10, 11), (60, 11, 12), (59, 12, 13), (57, 13, 16),
+                  (45, 0, 8), (52, 8, 16), (57, 16, 20), (64, 16.5, 17), (69, 17, 24)]  # fmt: skip
+    files = {
+        "melody v1 120 BPM": write_melody(tmp_path / "m1.mid", variant=1, bars=12),
+        "melody v3 97 BPM": write_melody(tmp_path / "m3.mid", variant=3, bars=9, bpm=97.0),
+        "A minor, signature C major": write_notes(tmp_path / "am.mid", minor_tune, key="C"),
+        "A minor moved to F# (shift +6)": write_notes(tmp_path / "fs.mid", minor_tune, shift=9, bpm=140.0),
+        "A minor moved to G (shift -5), Eb signature": write_notes(
+            tmp_path / "g.mid", minor_tune, shift=-2, key="Eb", bpm=80.0
+        ),
+    }
+    return {name: parse_midi_file(path) for name, path in files.items()}
+
+
+def test_melody_inputs(frontend: Path, tmp_path: Path) -> None:
+    from ml.data.symbolic.key import estimate_key
+    from ml.data.symbolic.melody import context_vector, key_relative_notes, melody_rows, segment_stats
+
+    rng = np.random.default_rng(13)
+    cases = []
+    for name, parsed in _melody_parsed(tmp_path).items():
+        key = estimate_key(parsed)
+        stats = segment_stats(parsed, key_relative_notes(parsed["notes"], key))
+        v, a = (float(x) for x in rng.uniform(-1, 1, 2))
+        expected = []
+        for k in range(len(stats.bounds)):
+            previous = (stats.occupancy[k - 1], int(stats.onsets[k - 1]), float(stats.beats[k - 1])) if k else None
+            x = context_vector(*previous, key.minor) if previous else context_vector(None, 0, 0.0, key.minor)
+            x[0], x[1] = v, a
+            expected.append(x.astype(np.float32))
+        rows = melody_rows(parsed)  # the training rows are some of these segments (emotion columns still 0)
+        kept = [k for k in range(len(stats.bounds)) if stats.onsets[k] >= 4 and stats.occupancy[k].max() > 0]
+        assert np.array_equal(rows.inputs[:, 2:], np.array(expected)[kept][:, 2:]), name
+        signature = int(parsed["key_signatures"][0, 1]) if len(parsed["key_signatures"]) else -1
+        cases.append((name, key, np.array(expected), v, a, signature, parsed["notes"], stats))
+    lines = []
+    for _name, _key, _expected, v, a, signature, notes, stats in cases:
+        bounds = np.concatenate([stats.bounds, stats.beats[:, None]], axis=1)
+        lines.append(
+            f"melody {num(v)} {num(a)} {signature} {len(notes)} "
+            + " ".join(f"{num(s)} {num(e)} {int(p)}" for s, e, p, _ in notes)
+            + f" {len(bounds)} {nums(bounds)}"
+        )
+    out = run_cases(frontend, lines)
+    difference = 0.0
+    for (name, key, want, *_), row in zip(cases, out, strict=True):
+        assert (int(row[1]), bool(int(row[2])), bool(int(row[3]))) == (
+            key.tonic, key.minor, key.source == "signature"), name  # fmt: skip
+        assert int(row[4]) == len(want), name
+        got = floats(row[5:]).reshape(len(want), 64)
+        difference = max(difference, float(np.abs(got - want).max()))
+        assert np.abs(got - want).max() <= ABS_TOL, name
+    assert {c[1].shift for c in cases} >= {6, -5}  # both edges of the shift window are covered
+    report("melody inputs", difference)
+
+
+def test_key_frame_outputs(frontend: Path) -> None:
+    from ml.data.symbolic.key import tonic_shift
+    from ml.data.symbolic.melody import from_key_frame
+
+    rng = np.random.default_rng(17)
+    probs = rng.random((24, 128)).astype(np.float32)
+    tonics = list(range(12)) * 2
+    out = run_cases(frontend, [f"keyframe {t} {nums(p)}" for t, p in zip(tonics, probs, strict=True)])
+    for tonic, p, row in zip(tonics, probs, out, strict=True):
+        assert int(row[1]) == tonic_shift(tonic)
+        assert np.array_equal(floats(row[2:]), from_key_frame(p, tonic))

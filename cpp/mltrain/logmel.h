@@ -76,7 +76,7 @@ class Fft {
     std::array<std::size_t, N_FFT> reversed_{};
 };
 
-// One STFT frame -> dB log-mel. Holds the window and FFT tables (about 70 kB): make one, keep it.
+// One STFT frame -> dB log-mel. Holds the window, FFT tables and buffers (about 80 kB): make one, keep it.
 class LogMelFrame {
   public:
     LogMelFrame() {

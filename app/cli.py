@@ -67,6 +67,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         submit.add_argument(f"--{flag}", type=kind)
     submit.set_defaults(handler=run_submit)
 
+    registration = subparsers.add_parser(
+        "register", help="register a data set folder on the server (it must lie under MLTRAIN_DATASET_ROOTS there)"
+    )
+    registration.add_argument("path", type=Path, help="the folder (made absolute here)")
+    registration.add_argument("--name", help="default: the folder's name")
+    registration.add_argument("--format", help="detected when omitted")
+    registration.add_argument("--wait", action="store_true", help="wait for the scan; exit 1 if the set is invalid")
+    registration.set_defaults(handler=run_register)
+
     for name, handler, text in (("status", run_status, "show a job"), ("wait", run_wait, "wait for a job to finish")):
         command = subparsers.add_parser(name, help=text)
         command.add_argument("job")
@@ -163,6 +172,12 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"created the first API token (saved in {settings.token_file}):\n  {token}", flush=True)
     else:
         print(f"API tokens exist; the first one is saved in {settings.token_file}", flush=True)
+    root = settings.dataset_roots[0]
+    print(
+        f"next, in another terminal: .venv/bin/mltrain datasets example {root / 'example'} && "
+        f".venv/bin/mltrain register {root / 'example' / 'maestro'} --wait  (README: Walkthrough)",
+        flush=True,
+    )
     stop_sweeper = threading.Event()
     from worker.sweeper import default_enqueue, run_sweeper
 
@@ -313,6 +328,43 @@ def run_submit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _describe_dataset(dataset: dict[str, Any]) -> str:
+    scan = dataset.get("validation") or {}
+    if dataset["status"] == "validating":
+        total = scan.get("files_total")
+        return f"{dataset['id']} validating: {scan.get('files_seen', 0)}/{total if total is not None else '?'} files"
+    if dataset["status"] == "invalid":
+        return f"{dataset['id']} invalid: {dataset['error']}"
+    report = dataset["report"] or {}
+    below = f" in {report['subfolder']}/" if report.get("subfolder") else ""
+    return (
+        f"{dataset['id']} ready: {dataset['format']}{below}, {dataset['usable']} usable of "
+        f"{report.get('files_found', 0)} files"
+    )
+
+
+def run_register(args: argparse.Namespace) -> int:
+    """Handler of `mltrain register`: the data set's id on stdout; with --wait, its scan and status on stderr."""
+    body = {"name": args.name or args.path.absolute().name, "path": str(args.path.absolute())}
+    if args.format:
+        body["format"] = args.format
+    dataset = _request("POST", "/datasets", json=body).json()
+    print(dataset["id"], flush=True)
+    if not args.wait:
+        return 0
+    tty, last = sys.stderr.isatty(), ""
+    while dataset["status"] == "validating":
+        line = _describe_dataset(dataset)
+        if tty and line != last:
+            sys.stderr.write("\r" + line + "   ")
+            sys.stderr.flush()
+            last = line
+        time.sleep(0.5)
+        dataset = _request("GET", f"/datasets/{dataset['id']}").json()
+    sys.stderr.write(("\r" if last else "") + _describe_dataset(dataset) + "\n")
+    return 0 if dataset["status"] == "ready" else 1
+
+
 def _describe(job: dict[str, Any]) -> str:
     progress = job["progress"]
     where = ""
@@ -344,8 +396,23 @@ def run_wait(args: argparse.Namespace) -> int:
             if tty:
                 sys.stderr.write("\n")
             print(job["status"])
+            for line in _evaluation_lines(job):
+                print(line)
             return 0 if job["status"] == "succeeded" else 1
         time.sleep(1.0)
+
+
+def _evaluation_lines(job: dict[str, Any]) -> list[str]:
+    """Per model of a finished job: its test loss beside the baselines (train and evaluate jobs)."""
+    from ml.cli.train import format_headline
+    from ml.scoring import headline
+
+    result = job.get("result") or {}
+    if "evaluation" in result:  # an evaluate job: the full evaluation per model
+        figures = {key: headline(value) for key, value in result["evaluation"].items()}
+    else:
+        figures = {key: m["evaluation"] for key, m in result.get("models", {}).items() if m.get("evaluation")}
+    return [f"  {key}: {format_headline(value)}" for key, value in figures.items()]
 
 
 def run_download(args: argparse.Namespace) -> int:

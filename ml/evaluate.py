@@ -104,19 +104,6 @@ def evaluate_model(
     }
 
 
-def headline(evaluation: dict[str, Any]) -> dict[str, Any]:
-    """The few figures a job summary shows: test loss, each baseline's loss, skill and verdict."""
-    return {
-        "test_loss": evaluation["test_loss"],
-        "metrics": evaluation["metrics"],
-        "baseline_losses": {name: b["loss"] for name, b in evaluation["baselines"].items()},
-        "skill": evaluation["skill"]["value"],
-        "best_baseline": evaluation["skill"]["best_baseline"],
-        "verdict": evaluation["verdict"],
-        "test_samples": evaluation["samples"],
-    }
-
-
 @dataclass
 class TrainedModel:
     """A trained model found in a folder, with the training configuration that made it (for its split)."""

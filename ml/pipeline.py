@@ -13,10 +13,11 @@ import numpy as np
 from ml.config import TrainConfig
 from ml.dataset import ArrayDataset
 from ml.errors import DataError, MltrainError
-from ml.evaluate import evaluate_model, evaluate_models_dir, headline
+from ml.evaluate import evaluate_model, evaluate_models_dir
 from ml.export import export_rtneural, verify_rtneural, write_export
 from ml.io import write_json_atomic
 from ml.models import MODEL_KEYS, resolve_model_keys
+from ml.scoring import headline
 from ml.synthetic import make_synthetic
 from ml.train.callbacks import TrainCallbacks
 from ml.train.plot import plot_loss_curves

@@ -120,3 +120,16 @@ def column_report(values: npt.ArrayLike, *, tolerance: float = 1e-6, dominant_sh
         "near_constant": near,
         "rule": f"range <= {tolerance:g}; one value >= {dominant_share:.0%}",
     }
+
+
+def headline(evaluation: dict[str, Any]) -> dict[str, Any]:
+    """The few figures a job summary shows: test loss, each baseline's loss, skill and verdict."""
+    return {
+        "test_loss": evaluation["test_loss"],
+        "metrics": evaluation["metrics"],
+        "baseline_losses": {name: b["loss"] for name, b in evaluation["baselines"].items()},
+        "skill": evaluation["skill"]["value"],
+        "best_baseline": evaluation["skill"]["best_baseline"],
+        "verdict": evaluation["verdict"],
+        "test_samples": evaluation["samples"],
+    }

@@ -1,14 +1,20 @@
-"""`mltrain datasets validate | prepare | download-info | formats`."""
+"""`mltrain datasets validate | example | prepare | download-info | formats | features`."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
+import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ml.cli.train import HYPERPARAMETER_FLAGS
+from ml.errors import DataError
 from ml.models import MODEL_KEYS
+
+if TYPE_CHECKING:
+    from ml.data import ScanProgress
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,8 +25,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     validate.add_argument("folder", type=Path)
     validate.add_argument("--format", help="detected when omitted")
     validate.add_argument("--model", choices=MODEL_KEYS, help="also list the model's uninformative columns")
+    validate.add_argument("--workers", type=int, help="processes that parse files (default: every core)")
+    validate.add_argument(
+        "--cache-dir", type=Path, help="cache of per-file outcomes (default: <folder>/.mltrain-cache; 'none': off)"
+    )
     validate.add_argument("--json", action="store_true")
     validate.set_defaults(handler=run_validate)
+    example = commands.add_parser(
+        "example", help="write a small real-format data set for every model (generated here, about 2 MB)"
+    )
+    example.add_argument("folder", type=Path, help="folder to write (created; must be empty if it exists)")
+    example.set_defaults(handler=run_example)
     prepare = commands.add_parser("prepare", help="unpack a downloaded archive safely into a new folder")
     prepare.add_argument("archive", type=Path)
     prepare.add_argument("--output", type=Path, required=True)
@@ -46,9 +61,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_validate(args: argparse.Namespace) -> int:
     """Handler of `datasets validate`: exit 0 if some file is usable, 1 if none."""
-    from ml.data import validate_dataset
+    from ml.data import ScanOptions, validate_dataset
+    from ml.data.scan import default_workers
 
-    report = validate_dataset(args.folder, args.format)
+    if args.workers is not None and args.workers < 1:
+        raise DataError("--workers must be at least 1")
+    cache = None if str(args.cache_dir) == "none" else args.cache_dir or Path(args.folder) / ".mltrain-cache"
+    progress = ScanLine(sys.stderr) if sys.stderr.isatty() and not args.json else None
+    options = ScanOptions(cache_dir=cache, workers=args.workers or default_workers(), progress=progress)
+    report = validate_dataset(args.folder, args.format, options)
+    if progress is not None:
+        progress.done()
     columns = _columns_of(args) if args.model and report.ok else None
     if args.json:
         print(json.dumps({**report.to_dict(), **({"columns": columns} if columns else {})}, indent=2))
@@ -68,6 +91,42 @@ def run_validate(args: argparse.Namespace) -> int:
         if columns:
             _print_columns(columns)
     return 0 if report.ok else 1
+
+
+class ScanLine:
+    """A one-line scan progress on a terminal, redrawn at most 10 times a second."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream, self.last, self.drawn = stream, 0.0, False
+
+    def __call__(self, progress: ScanProgress) -> None:
+        now = time.monotonic()
+        if now - self.last < 0.1 and progress.files_seen < progress.files_total:
+            return
+        self.last, self.drawn = now, True
+        self.stream.write(
+            f"\r  checked {progress.files_seen}/{progress.files_total} files: "
+            f"{progress.usable} usable, {progress.skipped} skipped   "
+        )
+        self.stream.flush()
+
+    def done(self) -> None:
+        """End the line."""
+        if self.drawn:
+            self.stream.write("\n")
+
+
+def run_example(args: argparse.Namespace) -> int:
+    """Handler of `datasets example`: write the bundled example and say what to try next."""
+    from ml.data.example import write_example
+
+    written = write_example(args.folder)
+    total = sum(s.size_bytes for s in written)
+    print(f"wrote {len(written)} data sets ({total / 1e6:.1f} MB) to {args.folder}:")
+    for item in written:
+        print(f"  {item.folder + '/':9} {item.format:12} -> {item.model:19} {item.files:3} files  {item.description}")
+    print(f"next: mltrain train --model all --datasets-dir {args.folder} --output runs/example --epochs 30")
+    return 0
 
 
 def _columns_of(args: argparse.Namespace) -> dict[str, Any]:

@@ -140,7 +140,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         config=TrainConfig.from_dict(values),
         latency_runs=args.latency_runs,
     )
-    from ml.evaluate import headline
+    from ml.scoring import headline
 
     for key, result in results.items():
         latency = result["latency_single"]

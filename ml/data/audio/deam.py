@@ -42,8 +42,17 @@ def audio_folder(root: Path) -> Path | None:
 
 
 def detect(root: Path) -> bool:
-    """An MEMD_audio folder (here or one level down) and at least one static annotation CSV under the folder."""
-    return audio_folder(root) is not None and bool(_annotation_files(root))
+    """An MEMD_audio folder (here or one level down) and at least one static annotation CSV under the folder.
+
+    With MEMD_audio one level down, the CSVs must lie outside that subfolder (the mirrors' DEAM_audio/ beside
+    DEAM_Annotations/): a subfolder holding both is a whole data set of its own, found one level deeper.
+    """
+    audio = audio_folder(root)
+    if audio is None:
+        return False
+    if audio.parent == root:
+        return bool(_annotation_files(root))
+    return any(not csv.is_relative_to(audio.parent) for csv in _annotation_files(root))
 
 
 def _labels(root: Path, report: ValidationReport) -> dict[str, tuple[float, float]]:

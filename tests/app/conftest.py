@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -90,7 +91,7 @@ class Api:
         self.enqueued = [(job_id, queue) for job_id, queue in self.enqueued if queue != "data"]
         return [execute_job(job_id, self.settings) for job_id in scans]
 
-    def register(self, headers: dict[str, str], **body: object) -> dict[str, object]:
+    def register(self, headers: dict[str, str], **body: object) -> dict[str, Any]:
         """POST /datasets (202, validating), run its scan, and return GET /datasets/{id}."""
         response = self.client.post("/api/v1/datasets", json=body, headers=headers)
         assert response.status_code == 202, response.text
@@ -98,7 +99,7 @@ class Api:
         self.run_validations()
         dataset = self.client.get(f"/api/v1/datasets/{response.json()['id']}", headers=headers)
         assert dataset.status_code == 200, dataset.text
-        result: dict[str, object] = dataset.json()
+        result: dict[str, Any] = dataset.json()
         return result
 
 

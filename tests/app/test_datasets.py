@@ -4,8 +4,12 @@ nothing left, a useless folder, jobs refused until the scan is done, delete duri
 from __future__ import annotations
 
 import io
+import shutil
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from tests.app.conftest import Api
 from tests.fixtures.audio_sets import write_audio_labels
@@ -86,8 +90,6 @@ def test_deleting_a_data_set_during_its_scan_cancels_the_scan(api: Api) -> None:
 
 
 def test_a_scan_that_fails_leaves_the_data_set_invalid_with_the_reason(api: Api) -> None:
-    import shutil
-
     alice = api.token("alice")
     folder = write_audio_labels(api.settings.dataset_roots[0] / "mood")
     dataset = api.client.post("/api/v1/datasets", json={"name": "m", "path": str(folder)}, headers=alice).json()
@@ -196,3 +198,57 @@ def test_an_upload_that_is_not_an_archive_is_named_as_the_user_sent_it(api: Api)
     assert response.status_code == 422
     assert response.json()["detail"].startswith("my-songs.rar is not a zip or tar archive")
     assert list(api.settings.upload_dir.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def deam_published(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One DEAM folder in the published layout (its MP3s take seconds to encode: written once)."""
+    from tests.fixtures.audio_sets import write_deam
+
+    return write_deam(tmp_path_factory.mktemp("deam") / "published")
+
+
+def _writer(fmt: str, deam_published: Path) -> Callable[[Path], Path]:
+    from tests.fixtures import midi_sets
+
+    def mirrored_deam(folder: Path) -> Path:
+        """DEAM as mirrors unpack it: DEAM_audio/MEMD_audio beside DEAM_Annotations/annotations."""
+        shutil.copytree(deam_published / "MEMD_audio", folder / "DEAM_audio" / "MEMD_audio")
+        shutil.copytree(deam_published / "annotations", folder / "DEAM_Annotations" / "annotations")
+        return folder
+
+    writers: dict[str, Callable[[Path], Path]] = {
+        "maestro": midi_sets.maestro,
+        "emopia": midi_sets.emopia,
+        "groove-midi": midi_sets.groove_midi,
+        "chords-json": midi_sets.chords_json,
+        "deam": mirrored_deam,
+    }
+    return writers[fmt]
+
+
+@pytest.mark.parametrize("fmt", ["maestro", "emopia", "groove-midi", "chords-json", "deam"])
+@pytest.mark.parametrize("depth", [0, 2])
+def test_register_and_upload_agree_with_validate_at_any_depth(
+    api: Api, deam_published: Path, fmt: str, depth: int
+) -> None:
+    from ml.data import validate_dataset
+
+    alice = api.token("alice")
+    parts = ["Downloads", f"{fmt}-v1"][:depth]
+    top = api.settings.dataset_roots[0] / f"{fmt}-{depth}"
+    _writer(fmt, deam_published)(top.joinpath(*parts))
+    expected = validate_dataset(top)
+    registered = api.register(alice, name="r", path=str(top))
+    assert (registered["status"], registered["format"], registered["usable"]) == ("ready", fmt, expected.usable)
+    assert registered["report"]["subfolder"] == expected.subfolder
+    assert registered["report"]["skipped"] == [vars(s) for s in expected.skipped]
+    if fmt == "deam":
+        return  # its MP3s exceed the tests' upload limit; the upload path is the same for every format
+    upload = api.client.post("/api/v1/datasets/upload", params={"name": "u"}, content=_zip(top), headers=alice)
+    assert upload.status_code == 202, upload.text
+    api.run_validations()
+    uploaded = api.client.get(f"/api/v1/datasets/{upload.json()['id']}", headers=alice).json()
+    # the archive adds its own top folder (the zip holds top/...), one level more than the folder registered
+    assert (uploaded["status"], uploaded["format"], uploaded["usable"]) == ("ready", fmt, expected.usable)
+    assert uploaded["report"]["subfolder"] == "/".join([top.name, *parts])

@@ -19,6 +19,17 @@ TABLE = [
     ("Caug", 60), ("C+", 60), ("E+", 60), ("G#+", 60), ("Ab+", 60), ("F+", 61), ("D+", 62), ("B+", 63),
     ("C/E", 0), ("Bb^7/D", 10), ("G:maj", 7), ("C^7(A-7)", 0),
     ("N.C.", NO_CHORD), ("NC", NO_CHORD), ("n", NO_CHORD),
+    # every spelling of the folding table in docs/data.md, one row per spelling
+    ("CM", 0), ("Cmaj", 0), ("Cma", 0), ("Cmajor", 0), ("CM9", 0), ("Cmaj13", 0), ("Csus", 0), ("C2", 0),
+    ("Cadd2", 0), ("Cminor", 12), ("Cmi", 12), ("C-6", 12), ("C-Δ7", 12), ("Cmb6", 12), ("Cm/maj7", 12),
+    ("C11", 24), ("C7#9", 24), ("C7#11", 24), ("C7b5", 24), ("C7#5", 24), ("Caug7", 24), ("C9sus4", 24),
+    ("C7sus", 24), ("C13b9", 24), ("C7b9b13", 24), ("C7#9#5", 24), ("Gb13#11", 30),
+    ("Cm11", 36), ("Cm13", 36), ("Cø7", 48), ("C-7b5", 48), ("Co", 48), ("C0", 48), ("C07", 48), ("Ch", 48),
+    ("Ebm7b5", 51), ("F#ø7", 54),
+    # slash chords with any bass spelling keep the chord: the bass is not a class
+    ("C/Bb", 0), ("C/F#", 0), ("C7/E", 24), ("Cm7/Bb", 36), ("D/F♯", 2), ("C6/9/E", 0), ("Cmaj7/B", 0),
+    ("Cdim/E", 48), ("Caug/E", 60),
+    ("C#5", 1),  # '#5' right after the root letter is an accidental (C# power chord): write C+ or Caug
 ]  # fmt: skip
 
 

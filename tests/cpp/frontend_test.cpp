@@ -1,4 +1,4 @@
-// Runs the plugin front-end headers (cpp/mltrain/*.h) on the cases tests/cpp/test_frontend.py writes, one
+// Runs the plugin front-end headers (ml/cpp/mltrain/*.h) on the cases tests/cpp/test_frontend.py writes, one
 // case per input line, and prints one result line per case; the pytest side holds the Python pipeline's
 // expected values and compares. Floats are printed with enough digits to round-trip (%.9g float, %.17g double).
 //

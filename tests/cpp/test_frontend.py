@@ -1,4 +1,4 @@
-"""The plugin's C++ front end (cpp/mltrain/*.h) computes the inputs the Python pipeline computes.
+"""The plugin's C++ front end (ml/cpp/mltrain/*.h) computes the inputs the Python pipeline computes.
 
 One C++ program (tests/cpp/frontend_test.cpp), compiled once per session with the flags a plugin build would
 use plus -Werror, reads cases (one per line: a tag and numbers with full precision, strings as hex UTF-8) and
@@ -24,7 +24,7 @@ from ml.data.symbolic.chords import NO_CHORD, ChordError, chord_name, parse_chor
 from ml.data.symbolic.harmony import harmony_rows
 
 ROOT = Path(__file__).resolve().parents[2]
-CPP = ROOT / "cpp"
+CPP = ROOT / "ml" / "cpp"
 SOURCE = Path(__file__).with_name("frontend_test.cpp")
 FLAGS = ["-std=c++17", "-Wall", "-Wextra", "-Werror", "-O2"]
 ABS_TOL = 1e-5
@@ -362,7 +362,7 @@ def test_mel_filterbank_header_is_current() -> None:
     spec.loader.exec_module(module)
     committed = (CPP / "mltrain" / "mel_filterbank.h").read_text(encoding="utf-8")
     assert committed == module.render(), (
-        "cpp/mltrain/mel_filterbank.h is stale: run python cpp/generate_mel_filterbank.py"
+        "ml/cpp/mltrain/mel_filterbank.h is stale: run python ml/cpp/generate_mel_filterbank.py"
     )
     assert np.count_nonzero(mel_basis()) == int(committed.split("MEL_WEIGHT_COUNT = ")[1].split(";")[0])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,16 +53,24 @@ def _check_root(root: Path) -> Path:
     return root
 
 
+def _subfolders(folder: Path) -> list[Path]:
+    """Visible subfolders, sorted; os.scandir reads the entry type from the directory itself (no stat per
+    file), so a folder of 100,000 MIDI files lists in milliseconds."""
+    try:
+        with os.scandir(folder) as entries:
+            names = [e.name for e in entries if not e.name.startswith(".") and e.is_dir()]
+    except OSError:
+        return []
+    return [folder / name for name in sorted(names)]
+
+
 def _levels(root: Path) -> list[list[Path]]:
     """The folder and its subfolders by depth (0..SEARCH_DEPTH), sorted; hidden folders (caches) skipped."""
     levels, current = [[root]], [root]
     for _ in range(SEARCH_DEPTH):
         below: list[Path] = []
         for folder in current:
-            try:
-                below.extend(sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")))
-            except OSError:
-                continue
+            below.extend(_subfolders(folder))
             if len(below) > MAX_FOLDERS_PER_LEVEL:
                 break
         if not below:

@@ -13,13 +13,22 @@ from ml.io import file_sha256
 
 _ID = re.compile(r"^[0-9a-f]{32}$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
-CONTENT_TYPES = {".json": "application/json", ".png": "image/png", ".pt": "application/octet-stream"}
+CONTENT_TYPES = {
+    ".json": "application/json",
+    ".png": "image/png",
+    ".pt": "application/octet-stream",
+    ".h": "text/x-c++hdr; charset=utf-8",
+    ".zip": "application/zip",
+}
 KINDS = {
     "metrics.json": "metrics",
     "evaluation.json": "evaluation",
     "export_report.json": "export_report",
     "loss_curve.png": "plot",
+    "plugin-models.zip": "bundle",
 }
+# Suffixes of the export files beside each model JSON (ml.export.files), checked before the generic `.json`.
+SUFFIX_KINDS = ((".io.json", "golden_vectors"), (".modelt.h", "cpp_header"))
 
 
 @dataclass(frozen=True)
@@ -94,9 +103,13 @@ def store_file(object_dir: Path, folder: Path, name: str, source: Path | bytes) 
 
 
 def artifact_kind(name: str) -> str:
-    """model_json | checkpoint | metrics | evaluation | export_report | plot | other."""
+    """model_json | golden_vectors | cpp_header | checkpoint | metrics | evaluation | export_report | plot | bundle
+    | other."""
     if name in KINDS:
         return KINDS[name]
+    for suffix, kind in SUFFIX_KINDS:
+        if name.endswith(suffix):
+            return kind
     if name.endswith(".pt"):
         return "checkpoint"
     if name.endswith(".json"):
@@ -105,5 +118,5 @@ def artifact_kind(name: str) -> str:
 
 
 def content_type(name: str) -> str:
-    """application/json for .json, image/png for .png, application/octet-stream for everything else."""
+    """By suffix: JSON, PNG, C++ header, zip; application/octet-stream for everything else."""
     return CONTENT_TYPES.get(PurePosixPath(name).suffix, "application/octet-stream")

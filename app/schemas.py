@@ -180,9 +180,18 @@ class ArtifactPublic(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
     name: str = Field(examples=["groove_predictor.json"])
-    kind: Literal["model_json", "checkpoint", "metrics", "evaluation", "export_report", "plot", "other"] = Field(
-        examples=["model_json"]
-    )
+    kind: Literal[
+        "model_json",
+        "golden_vectors",
+        "cpp_header",
+        "checkpoint",
+        "metrics",
+        "evaluation",
+        "export_report",
+        "plot",
+        "bundle",
+        "other",
+    ] = Field(examples=["model_json"])
     size: int = Field(examples=[45213])
     sha256: str = Field(examples=[_SHA])
     content_type: str = Field(examples=["application/json"])

@@ -13,8 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ml.errors import ExportError
-from ml.export.document import load_rtneural, output_size
-from ml.export.rtneural import weights_sha256
+from ml.export.document import load_rtneural, output_size, weights_sha256
 from ml.export.state import recurrent_layers, state_independent
 
 ACTIVATION_TYPES = {

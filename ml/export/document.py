@@ -12,6 +12,7 @@ What RTNeural's `json_parser::parseJson` does, and why each check exists:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from pathlib import Path
@@ -147,3 +148,17 @@ def final_activation(doc: dict[str, Any]) -> str:
         if activation or layer["type"] != "activation":  # an empty standalone activation changes nothing
             return activation
     return ""
+
+
+def weights_sha256(layers: list[dict[str, Any]]) -> str:
+    """Hash of the canonical JSON of every layer's type, activation, shape and weights."""
+    canonical = [
+        {
+            "type": layer["type"],
+            "activation": layer.get("activation", ""),
+            "shape": layer["shape"],
+            "weights": layer["weights"],
+        }
+        for layer in layers
+    ]
+    return hashlib.sha256(json.dumps(canonical, separators=(",", ":")).encode()).hexdigest()

@@ -10,16 +10,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy.typing as npt
 
 from ml.export.cpp_types import modelt_header
 from ml.export.golden import golden_vectors
-from ml.export.rtneural import write_rtneural
 from ml.io import write_atomic, write_json_atomic
-from ml.models import LayerStack
 from ml.normalize import FeatureNormalizer
+
+if TYPE_CHECKING:  # the paths are read by the torch-free bundle; only writing an export needs a model
+    from ml.models import LayerStack
 
 GOLDEN_SUFFIX = ".io.json"
 HEADER_SUFFIX = ".modelt.h"
@@ -66,6 +67,8 @@ def write_export(
     rows_source: str | None = None,
 ) -> ExportPaths:
     """Write the verified `doc`, its golden vectors and its ModelT header beside each other; returns the paths."""
+    from ml.export.rtneural import write_rtneural
+
     paths = export_paths(model_json)
     # Everything is computed before anything is written, so a failure leaves no partial set behind.
     golden = golden_vectors(doc, model, normalizer, sample_rows, rows_source=rows_source)

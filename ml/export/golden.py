@@ -13,18 +13,18 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import torch
 
 from ml.errors import ExportError
-from ml.export.document import load_rtneural, output_size
+from ml.export.document import load_rtneural, output_size, weights_sha256
 from ml.export.reference import reference_forward
-from ml.export.rtneural import weights_sha256
-from ml.models import LayerStack
 from ml.normalize import FeatureNormalizer
+
+if TYPE_CHECKING:  # torch only where a model is run: check_golden serves the torch-free bundle and API
+    from ml.models import LayerStack
 
 GOLDEN_FORMAT_VERSION = 1
 DEFAULT_GOLDEN_COUNT = 16
@@ -75,6 +75,8 @@ def pytorch_outputs(model: LayerStack, normalizer: FeatureNormalizer | None, inp
     x = np.asarray(inputs, dtype=np.float64)
     if normalizer is not None:
         x = (x - normalizer.offset.astype(np.float64)) / normalizer.scale.astype(np.float64)
+    import torch
+
     model64 = copy.deepcopy(model).cpu().eval().double()
     with torch.no_grad():
         return model64(torch.from_numpy(x)).numpy()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,7 +10,7 @@ import numpy as np
 import torch
 
 from ml.errors import ExportError
-from ml.export.document import validate_document
+from ml.export.document import validate_document, weights_sha256
 from ml.export.state import FORGET_GATE_BIAS, state_independent
 from ml.io import write_json_atomic
 from ml.models import DenseSpec, LayerStack
@@ -121,20 +119,6 @@ def _layers(
         # RTNeural ignores "activation" on recurrent layers; "" keeps the file unambiguous.
         layers.append({"type": spec.kind, "name": spec.name, "activation": "", "shape": shape, "weights": weights})
     return layers
-
-
-def weights_sha256(layers: list[dict[str, Any]]) -> str:
-    """Hash of the canonical JSON of every layer's type, activation, shape and weights."""
-    canonical = [
-        {
-            "type": layer["type"],
-            "activation": layer.get("activation", ""),
-            "shape": layer["shape"],
-            "weights": layer["weights"],
-        }
-        for layer in layers
-    ]
-    return hashlib.sha256(json.dumps(canonical, separators=(",", ":")).encode()).hexdigest()
 
 
 def export_rtneural(

@@ -14,9 +14,8 @@ from typing import Any
 import numpy as np
 
 from ml.errors import ExportError
-from ml.export.document import final_activation, load_rtneural, output_size
+from ml.export.document import final_activation, load_rtneural, output_size, weights_sha256
 from ml.export.reference import reference_forward
-from ml.export.rtneural import weights_sha256
 from ml.export.state import recurrent_layers, state_independent
 from ml.models import MODELS
 

@@ -83,7 +83,9 @@ class DatasetPublic(BaseModel):
     usable: int = Field(examples=[118], description="files the format can use (0 while validating)")
     validation: ValidationProgress | None = Field(
         default=None,
-        examples=[{"job_id": _ID, "files_total": 1276, "files_seen": 1276, "usable": 1274, "skipped": 2, "fraction": 1}],
+        examples=[
+            {"job_id": _ID, "files_total": 1276, "files_seen": 1276, "usable": 1274, "skipped": 2, "fraction": 1}
+        ],
         description="the background scan; its progress while the status is validating",
     )
     report: dict[str, Any] | None = Field(

@@ -31,6 +31,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 BIN = Path(sys.executable).parent
 SCREENSHOTS = os.environ.get("MLTRAIN_SCREENSHOTS")  # a folder: the flow test saves the main pages there
 # Jobs of the browser tests: seconds on one core.
+START_SECONDS = 120.0  # the machine may be busy with other work: starting is slow then, not broken
+JOB_SECONDS = 120.0
 QUICK_PARAMS = {"epochs": "12", "synthetic_samples": "512", "batch_size": "16", "early_stopping_patience": "0"}
 
 
@@ -54,6 +56,13 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _answers(base_url: str) -> bool:
+    try:
+        return httpx.get(base_url + "/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def _spawn(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -146,15 +155,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     worker = _spawn([str(BIN / "mltrain"), "worker", "--pool", "solo", "--queues", "cpu,data"], env, tmp / "worker.log")
     running = Server(f"http://127.0.0.1:{port}", database_url, tmp, roots, {}, [api, worker])
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(running.base_url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
+        deadline = time.monotonic() + START_SECONDS
+        while not _answers(running.base_url):
             if time.monotonic() > deadline or api.poll() is not None:
                 pytest.fail("the API did not start:\n" + running.logs())
+            time.sleep(0.2)
+        # Jobs are timed from their submission: wait until the worker consumes (its start imports a lot).
+        while "ready." not in (tmp / "worker.log").read_text(errors="replace"):
+            if time.monotonic() > deadline or worker.poll() is not None:
+                pytest.fail("the worker did not start:\n" + running.logs())
             time.sleep(0.2)
         yield running
     finally:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.fixtures.midi_sets import midi_folder
-from tests.web.conftest import QUICK_PARAMS, Server, screenshot, sign_in
+from tests.web.conftest import JOB_SECONDS, QUICK_PARAMS, Server, screenshot, sign_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -36,7 +36,7 @@ def check_page(page: Any) -> None:
         page.wait_for_timeout(100)
 
 
-def watch_job(page: Any, server: Server, timeout: float = 60.0) -> list[tuple[int, int]]:
+def watch_job(page: Any, server: Server, timeout: float = JOB_SECONDS) -> list[tuple[int, int]]:
     """Stay on a job page until it shows succeeded; the (progress %, epochs drawn) pairs seen on the way."""
     seen: list[tuple[int, int]] = []
     deadline = time.monotonic() + timeout

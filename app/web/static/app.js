@@ -72,7 +72,8 @@
     var axes = [{ label: "epoch" }, { label: "loss (" + this.loss + ")", size: 60 }];
     if (this.hasLr) {
       series.push({ label: "learning rate", stroke: "#6b6b6b", width: 1, dash: [5, 4], scale: "lr" });
-      axes.push({ scale: "lr", side: 1, label: "learning rate", size: 70, grid: { show: false } });
+      axes.push({ scale: "lr", side: 1, label: "learning rate", size: 70, grid: { show: false },
+                  values: function (u, vals) { return vals.map(function (v) { return v ? v.toExponential(1) : "0"; }); } });
     }
     var opts = { width: chartWidth(this.body), height: 240, series: series, axes: axes,
                  scales: { x: { time: false } }, cursor: { focus: { prox: 16 } } };

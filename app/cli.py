@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -32,14 +33,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.set_defaults(handler=run_serve)
 
     sweeper = subparsers.add_parser("sweeper", help="re-queue jobs of dead workers and re-send lost messages")
-    sweeper.add_argument("--interval", type=float, default=5.0, help="seconds between sweeps")
+    sweeper.add_argument("--interval", type=float, help="seconds between sweeps (default: a quarter lease, <= 5)")
     sweeper.add_argument("--resend-after", type=float, default=300.0, help="re-send jobs queued this long")
     sweeper.set_defaults(handler=run_sweeper_command)
 
     worker = subparsers.add_parser("worker", help="run a Celery worker")
     worker.add_argument("--queues", default="cpu", help="comma-separated: cpu, gpu, data (data-set scans)")
     worker.add_argument("--concurrency", type=int, default=1)
-    worker.add_argument("--pool", choices=["prefork", "solo"], default="prefork")
+    # solo: the job runs in the worker's main process, which sees the stop signal first (prefork forwards it).
+    worker.add_argument("--pool", choices=["prefork", "solo"], default="solo")
     worker.set_defaults(handler=run_worker)
 
     tokens = subparsers.add_parser("tokens", help="create, list or revoke API tokens")
@@ -119,6 +121,10 @@ def ensure_admin_token(settings: Any) -> str | None:
     return token
 
 
+STOP_GRACE_SECONDS = 8.0  # a worker stops its job at the next batch and exits well within this; then SIGKILL
+STABLE_SECONDS = 30.0  # a child that ran this long resets the restart backoff
+
+
 class WorkerSupervisor:
     """Keeps one `mltrain worker` child alive: restarts it with backoff if it dies; stops it on exit."""
 
@@ -129,33 +135,63 @@ class WorkerSupervisor:
         self.restarts = 0
         self.thread = threading.Thread(target=self._loop, name="worker-supervisor", daemon=True)
 
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        from worker.shutdown import parent_death_signal
+
+        # The kernel SIGTERMs the worker when `serve` dies, even by SIGKILL: it stops gracefully (releasing its
+        # job) instead of living on as an orphan.
+        return subprocess.Popen(self.command, preexec_fn=parent_death_signal(signal.SIGTERM))
+
     def start(self) -> None:
-        """Start the child and the watching thread."""
-        self.process = subprocess.Popen(self.command)
+        """Start the child and the watching thread (which also spawns every restart: PDEATHSIG follows it)."""
         self.thread.start()
 
     def _loop(self) -> None:
+        # The thread that forks is the child's "parent" for PR_SET_PDEATHSIG: this thread spawns every child and
+        # only returns once its child has exited, so a graceful stop is never cut short by the thread ending.
         backoff = 1.0
-        while not self.stopping.wait(0.5):
-            assert self.process is not None
+        self.process = self._spawn()
+        started = time.monotonic()
+        while True:
+            if self.stopping.wait(0.2):
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.process.wait(timeout=STOP_GRACE_SECONDS + 2)
+                return
             if self.process.poll() is None:
                 continue
+            if time.monotonic() - started > STABLE_SECONDS:
+                backoff = 1.0
             log.warning("embedded worker exited with %s; restarting in %.0f s", self.process.returncode, backoff)
             if self.stopping.wait(backoff):
                 return
-            self.process = subprocess.Popen(self.command)
+            self.process = self._spawn()
+            started = time.monotonic()
             self.restarts += 1
             backoff = min(backoff * 2, 30.0)
 
-    def stop(self) -> None:
-        """Stop watching and terminate the child (warm shutdown, then kill)."""
+    def terminate(self) -> None:
+        """Ask the child to stop (warm shutdown: its job stops at the next batch and is released)."""
         self.stopping.set()
         if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                self.process.send_signal(signal.SIGTERM)
+
+    def wait(self, deadline: float) -> None:
+        """Wait for the child until the monotonic `deadline`, then kill it."""
+        if self.process is None:
+            return
+        try:
+            self.process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            log.warning("embedded worker did not stop in time; killing it")
+            self.process.kill()
+            self.process.wait(timeout=5)
+        self.thread.join(timeout=1)
+
+    def stop(self) -> None:
+        """terminate(), then wait up to STOP_GRACE_SECONDS."""
+        self.terminate()
+        self.wait(time.monotonic() + STOP_GRACE_SECONDS)
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -179,10 +215,14 @@ def run_serve(args: argparse.Namespace) -> int:
         flush=True,
     )
     stop_sweeper = threading.Event()
-    from worker.sweeper import default_enqueue, run_sweeper
+    from worker.sweeper import default_enqueue, interval_for, run_sweeper
 
     threading.Thread(
-        target=run_sweeper, args=(settings, default_enqueue(settings), stop_sweeper), name="sweeper", daemon=True
+        target=run_sweeper,
+        args=(settings, default_enqueue(settings), stop_sweeper),
+        kwargs={"interval": interval_for(settings.lease_seconds)},
+        name="sweeper",
+        daemon=True,
     ).start()
     supervisors: list[WorkerSupervisor] = []
     if not args.no_worker:
@@ -190,25 +230,31 @@ def run_serve(args: argparse.Namespace) -> int:
         # Two workers: training jobs one at a time, and data-set scans beside them, so a registration is never
         # stuck behind a long training.
         for queues in ("cpu,gpu", "data"):
-            supervisors.append(WorkerSupervisor([executable, "worker", "--queues", queues, "--concurrency", "1"]))
+            command = [executable, "worker", "--queues", queues, "--concurrency", "1", "--pool", "solo"]
+            supervisors.append(WorkerSupervisor(command))
             supervisors[-1].start()
     try:
-        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+        # Open event streams (the dashboard's SSE) would hold a graceful shutdown forever: cut them after 2 s.
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", timeout_graceful_shutdown=2)
     finally:
         stop_sweeper.set()
+        for supervisor in supervisors:  # all at once: the workers stop in parallel
+            supervisor.terminate()
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
         for supervisor in supervisors:
-            supervisor.stop()
+            supervisor.wait(deadline)
     return 0
 
 
 def run_sweeper_command(args: argparse.Namespace) -> int:
     """Handler of `mltrain sweeper`: sweep until interrupted."""
-    from worker.sweeper import default_enqueue, run_sweeper
+    from worker.sweeper import default_enqueue, interval_for, run_sweeper
 
     settings = _settings()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    run_sweeper(settings, default_enqueue(settings), stop, interval=args.interval, resend_after=args.resend_after)
+    interval = args.interval if args.interval is not None else interval_for(settings.lease_seconds)
+    run_sweeper(settings, default_enqueue(settings), stop, interval=interval, resend_after=args.resend_after)
     return 0
 
 

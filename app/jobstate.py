@@ -1,17 +1,35 @@
-"""Job state changes from the worker side, each a conditional update fenced by (status, attempt)."""
+"""The job state machine, in one place for the API, the workers and the sweeper.
+
+    create -> queued --claim--> running --finish--> succeeded | failed | cancelled
+    queued --cancel--> cancelled            running --cancel--> running + cancel_requested
+    running --release--> queued (a worker that stops on shutdown; the attempt is given back)
+    running --requeue_expired--> queued (lease expired: the worker died; the attempt counts) | failed (none left)
+
+Every change is a conditional update on (id, status, attempt): `attempt` is the fencing token, so a worker that
+lost its job can never overwrite the job's new owner.
+"""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from app.db import Artifact, Job, JobMetric, utcnow
 
 log = logging.getLogger(__name__)
+
+
+def create(session: Session, **fields: Any) -> Job:
+    """Insert a new queued job at attempt 0 (flushed, not committed; not yet sent to the broker)."""
+    job = Job(**fields, status="queued", attempt=0)
+    session.add(job)
+    session.flush()
+    return job
 
 
 def claim(session: Session, *, job_id: str, lease_owner: str, lease_seconds: float) -> int | None:
@@ -72,7 +90,7 @@ def record_progress(session: Session, *, job_id: str, attempt: int, values: dict
 
 
 def record_metrics(session: Session, *, job_id: str, rows: list[tuple[str, dict[str, Any]]]) -> None:
-    """Insert per-epoch rows, replacing any earlier row of the same (model, epoch) (a resumed epoch re-runs)."""
+    """Upsert per-epoch rows by (model, epoch): a resumed epoch re-runs, a checkpoint's history is re-inserted."""
     for model, values in rows:
         epoch = int(values["epoch"])
         session.execute(
@@ -114,3 +132,84 @@ def finish(
         update(Job).where(Job.id == job_id, Job.status == "running", Job.attempt == attempt).values(**values)
     )
     return bool(done.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def release(session: Session, *, job_id: str, attempt: int) -> bool:
+    """running -> queued by a worker that stops on purpose: the attempt is given back (attempt - 1).
+
+    The next claim makes it `attempt` again, so a graceful stop never uses up max_attempts; the releasing worker
+    writes nothing after this (its heartbeat has stopped), so reusing the number fences nobody wrongly.
+    """
+    now = utcnow()
+    done = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == "running", Job.attempt == attempt)
+        .values(
+            status="queued",
+            attempt=attempt - 1,
+            lease_owner=None,
+            lease_expires_at=None,
+            enqueued_at=None,
+            updated_at=now,
+        )
+    )
+    return bool(done.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def cancel(session: Session, *, job_id: str) -> str | None:
+    """Queued -> cancelled at once, running -> cancel_requested; returns the old status, None if finished."""
+    now = utcnow()
+    done = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == "queued")
+        .values(status="cancelled", finished_at=now, updated_at=now, error="cancelled before it started")
+    )
+    if done.rowcount:  # type: ignore[attr-defined]
+        return "queued"
+    done = session.execute(
+        update(Job).where(Job.id == job_id, Job.status == "running").values(cancel_requested=True, updated_at=now)
+    )
+    return "running" if done.rowcount else None  # type: ignore[attr-defined]
+
+
+@dataclass
+class Requeued:
+    """What requeue_expired changed."""
+
+    requeued: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+def requeue_expired(session: Session, *, now: datetime) -> Requeued:
+    """Running jobs with an expired lease -> queued (the attempt counts), or failed once attempts are used up."""
+    outcome = Requeued()
+    expired = session.execute(
+        select(Job.id, Job.attempt, Job.max_attempts, Job.lease_owner).where(
+            Job.status == "running", Job.lease_expires_at < now
+        )
+    ).all()
+    for job_id, attempt, max_attempts, owner in expired:
+        fenced = update(Job).where(Job.id == job_id, Job.status == "running", Job.attempt == attempt)
+        if attempt >= max_attempts:
+            reason = f"worker lost {attempt} times (last {owner}); gave up after {max_attempts} attempts"
+            done = session.execute(fenced.values(status="failed", error=reason, finished_at=now, updated_at=now))
+            if done.rowcount:  # type: ignore[attr-defined]
+                outcome.failed.append(job_id)
+            continue
+        done = session.execute(
+            fenced.values(status="queued", lease_owner=None, lease_expires_at=None, enqueued_at=None, updated_at=now)
+        )
+        if done.rowcount:  # type: ignore[attr-defined]
+            log.warning("job %s: lease of %s expired during attempt %d; re-queued", job_id, owner, attempt)
+            outcome.requeued.append(job_id)
+    return outcome
+
+
+def mark_sent(session: Session, *, job_id: str) -> None:
+    """Record that the broker accepted a message for a queued job."""
+    session.execute(update(Job).where(Job.id == job_id, Job.status == "queued").values(enqueued_at=utcnow()))
+
+
+def mark_unsent(session: Session, *, job_id: str) -> None:
+    """A queued job's message may be gone: the sweeper re-sends jobs with no enqueued_at on its next pass."""
+    session.execute(update(Job).where(Job.id == job_id, Job.status == "queued").values(enqueued_at=None))

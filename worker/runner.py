@@ -1,7 +1,9 @@
 """Run one job: claim it, train or evaluate through ml.pipeline, report progress, store artifacts, finish.
 
 Everything that touches the job row is fenced by the attempt number this worker claimed; a worker that loses
-its lease (the sweeper re-queued the job) stops training at the next batch and writes nothing more.
+its lease (the sweeper re-queued the job) stops training at the next batch and writes nothing more. A worker
+asked to shut down stops at the next batch too, keeps its checkpoint and releases the job (queued again, sent
+to the broker, the attempt given back). Every state write is retried on transient database errors.
 """
 
 from __future__ import annotations
@@ -14,14 +16,18 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from app import jobstate
 from app.config import Settings
 from app.db import Dataset, Job, session_scope
+from app.db.retry import in_transaction
 from app.errors import DomainError
 from app.services.datasets import record_validation, resolve_under_roots
 from ml.config import TrainConfig
 from ml.errors import MltrainError
 from ml.train.callbacks import TrainCallbacks
-from worker import jobstate
+from worker import shutdown
 from worker.artifacts import describe_outputs
 
 log = logging.getLogger(__name__)
@@ -105,16 +111,33 @@ class JobCallbacks(TrainCallbacks):
         if not force and now - self.last_flush < PROGRESS_INTERVAL_SECONDS:
             return
         self.last_flush = now
-        rows, self.pending = self.pending, []
-        with session_scope(self.settings.database_url) as session:
-            ours = jobstate.record_progress(session, job_id=self.job_id, attempt=self.attempt, values=self.progress)
+        rows, progress = list(self.pending), dict(self.progress)
+
+        def write(session: Session) -> bool:
+            ours = jobstate.record_progress(session, job_id=self.job_id, attempt=self.attempt, values=progress)
             if ours:
                 jobstate.record_metrics(session, job_id=self.job_id, rows=rows)
+            return ours
+
+        ours = in_transaction(self.settings.database_url, write, what=f"job {self.job_id}: metrics")
+        # Dropped only once written: a failed flush keeps its rows for the next one.
+        del self.pending[: len(rows)]
         if not ours:
             self._halt("lease_lost")
 
+    def on_resume(self, model_key: str, history: list[dict[str, Any]]) -> None:
+        """Re-insert the checkpoint's metrics history (upsert): the rows match the weights we resume from."""
+        self.pending.extend((model_key, dict(row)) for row in history)
+        self.flush(force=True)
+
+    def before_checkpoint(self, model_key: str, epoch: int) -> None:
+        """Flush pending metrics before the checkpoint after them is written."""
+        self.flush(force=True)
+
     def should_stop(self) -> bool:
-        """True once cancel was requested or the lease was lost."""
+        """True once cancel was requested, the lease was lost or the worker process is shutting down."""
+        if shutdown.requested():
+            self._halt("shutdown")
         return self.stop.is_set()
 
 
@@ -124,10 +147,18 @@ def _lease_owner() -> str:
 
 def execute_job(job_id: str, settings: Settings) -> str | None:
     """Run job `job_id` if this delivery can claim it; returns the final status, or None if not claimed."""
-    with session_scope(settings.database_url) as session:
-        attempt = jobstate.claim(
+    if shutdown.requested():
+        # A message taken while shutting down (the broker may hand this worker its own release) is acked when
+        # this returns: send it again for the next worker instead of losing it.
+        _send_again(job_id, settings)
+        return None
+    attempt = in_transaction(
+        settings.database_url,
+        lambda session: jobstate.claim(
             session, job_id=job_id, lease_owner=_lease_owner(), lease_seconds=settings.lease_seconds
-        )
+        ),
+        what=f"job {job_id}: claim",
+    )
     if attempt is None:
         return None
     with session_scope(settings.database_url) as session:
@@ -156,27 +187,66 @@ def execute_job(job_id: str, settings: Settings) -> str | None:
             if callbacks.stop_reason == "lease_lost":
                 log.warning("job %s: lease lost during attempt %d; leaving the job to its new owner", job_id, attempt)
                 return None
+            if callbacks.stop_reason == "shutdown":
+                status = "released"
         except MltrainError as exc:
             error = str(exc)
         except Exception as exc:  # anything else is a bug, but the job must end failed, not hang in running
             log.exception("job %s failed", job_id)
             error = f"internal error: {type(exc).__name__}: {exc}"
-    with session_scope(settings.database_url) as session:
-        if output_dir.exists():
-            jobstate.record_artifacts(
-                session, job_id=job_id, artifacts=describe_outputs(output_dir, settings.object_dir)
-            )
-        if status == "cancelled":
-            error = "cancelled by request"
+    if status == "released":
+        return _release(job_id, attempt, settings)
+    if status == "cancelled":
+        error = "cancelled by request"
+    artifacts = describe_outputs(output_dir, settings.object_dir) if output_dir.exists() else []
+
+    def end(session: Session) -> bool:
+        jobstate.record_artifacts(session, job_id=job_id, artifacts=artifacts)
         if not jobstate.finish(session, job_id=job_id, attempt=attempt, status=status, result=result, error=error):
-            log.warning("job %s: attempt %d no longer holds the job; result not recorded", job_id, attempt)
-            return None
+            return False
         if spec["type"] == "validate" and status != "cancelled" and spec["dataset_id"]:
             # Same transaction as the job's end: the data set is ready/invalid exactly when its job finished.
             report = (result or {}).get("report")
             record_validation(session, dataset_id=str(spec["dataset_id"]), job_id=job_id, report=report, error=error)
+        return True
+
+    if not in_transaction(settings.database_url, end, what=f"job {job_id}: finish"):
+        log.warning("job %s: attempt %d no longer holds the job; result not recorded", job_id, attempt)
+        return None
     log.info("job %s: %s", job_id, status)
     return status
+
+
+def _send_again(job_id: str, settings: Settings) -> None:
+    """Re-send a still-queued job to the broker (a failure is left to the sweeper: enqueued_at stays null)."""
+    with session_scope(settings.database_url, read_only=True) as session:
+        job = session.get(Job, job_id)
+        queue = job.queue if job is not None and job.status == "queued" else None
+    if queue is None:
+        return
+    try:
+        from worker.celery_app import send_job
+
+        send_job(job_id, queue, broker_url=settings.broker_url)
+    except Exception:
+        log.exception("job %s: could not re-send; the sweeper will", job_id)
+        in_transaction(settings.database_url, lambda s: jobstate.mark_unsent(s, job_id=job_id), what="mark unsent")
+        return
+    in_transaction(settings.database_url, lambda s: jobstate.mark_sent(s, job_id=job_id), what="mark sent")
+
+
+def _release(job_id: str, attempt: int, settings: Settings) -> str | None:
+    """Give the job back (queued, attempt - 1) and send it to the broker at once; None if it was not ours."""
+    released = in_transaction(
+        settings.database_url,
+        lambda session: jobstate.release(session, job_id=job_id, attempt=attempt),
+        what=f"job {job_id}: release",
+    )
+    if not released:
+        return None
+    _send_again(job_id, settings)
+    log.info("job %s: released at shutdown (attempt %d given back), queued again", job_id, attempt)
+    return "queued"
 
 
 def _run(
@@ -210,8 +280,9 @@ def _run(
         if not models_dir.is_dir():
             raise MltrainError(f"the models of train job {spec['source_job_id']} are gone from the object folder")
         return {"evaluation": run_evaluation(models_dir, source, output_dir / "evaluation.json", config=config)}
-    # A re-delivered job (attempt > 1) continues from its last complete checkpoint instead of epoch 0.
-    resume = attempt > 1 and any(output_dir.glob("*.last.pt"))
+    # A re-delivered or released job continues from its last complete checkpoint instead of epoch 0 (the folder
+    # is the job's own, so any checkpoint in it is this job's).
+    resume = any(output_dir.glob("*.last.pt"))
     summary = run_training(spec["model"], source, config, output_dir, resume=resume, callbacks=callbacks, run_id=job_id)
     return summary.to_dict()
 

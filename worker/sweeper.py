@@ -13,10 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select, update
-
+from app import jobstate
 from app.config import Settings
-from app.db import Job, session_scope, utcnow
+from app.db import session_scope, utcnow
 from app.services.jobs import jobs_to_resend
 
 log = logging.getLogger(__name__)
@@ -35,32 +34,17 @@ class SweepReport:
 def sweep_once(
     settings: Settings, enqueue: Enqueue, *, resend_after: float = 300.0, now: datetime | None = None
 ) -> SweepReport:
-    """One pass: expired leases -> queued (or failed past max_attempts); stale queued jobs -> re-sent."""
+    """One pass: expired leases -> queued (or failed past max_attempts) and re-sent now; stale queued -> re-sent."""
     now = now or utcnow()
     report = SweepReport()
     with session_scope(settings.database_url) as session:
-        expired = session.execute(
-            select(Job.id, Job.attempt, Job.max_attempts, Job.lease_owner).where(
-                Job.status == "running", Job.lease_expires_at < now
-            )
-        ).all()
-        for job_id, attempt, max_attempts, owner in expired:
-            fenced = update(Job).where(Job.id == job_id, Job.status == "running", Job.attempt == attempt)
-            if attempt >= max_attempts:
-                reason = f"worker lost {attempt} times (last {owner}); gave up after {max_attempts} attempts"
-                done = session.execute(fenced.values(status="failed", error=reason, finished_at=now, updated_at=now))
-                if done.rowcount:  # type: ignore[attr-defined]
-                    report.failed.append(job_id)
-                continue
-            done = session.execute(
-                fenced.values(
-                    status="queued", lease_owner=None, lease_expires_at=None, enqueued_at=None, updated_at=now
-                )
-            )
-            if done.rowcount:  # type: ignore[attr-defined]
-                log.warning("job %s: lease of %s expired during attempt %d; re-queued", job_id, owner, attempt)
-                report.requeued.append(job_id)
-        waiting = jobs_to_resend(session, older_than_seconds=1.0, resend_after=resend_after, now=now, limit=None)
+        outcome = jobstate.requeue_expired(session, now=now)
+        report.requeued, report.failed = outcome.requeued, outcome.failed
+        # A dead worker may also have taken messages of jobs it never claimed (they stay queued with a message
+        # the broker will not hand out again): when a worker is found dead, re-send every queued job at once
+        # instead of after resend_after. Duplicates are harmless: only a queued row can be claimed.
+        after = 0.0 if outcome.requeued or outcome.failed else resend_after
+        waiting = jobs_to_resend(session, older_than_seconds=1.0, resend_after=after, now=now, limit=None)
     for job_id, queue in waiting:
         try:
             enqueue(job_id, queue)
@@ -68,11 +52,16 @@ def sweep_once(
             log.exception("job %s: could not send to the broker; will retry", job_id)
             continue
         with session_scope(settings.database_url) as session:
-            session.execute(update(Job).where(Job.id == job_id, Job.status == "queued").values(enqueued_at=utcnow()))
+            jobstate.mark_sent(session, job_id=job_id)
         report.resent.append(job_id)
     if report.requeued or report.failed or report.resent:
         log.info("sweep: requeued %s, failed %s, resent %s", report.requeued, report.failed, report.resent)
     return report
+
+
+def interval_for(lease_seconds: float) -> float:
+    """Seconds between sweeps: a quarter lease (at most 5 s), so a dead worker's job is re-queued soon after expiry."""
+    return max(0.25, min(5.0, lease_seconds / 4))
 
 
 def run_sweeper(

@@ -9,10 +9,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app import jobstate
 from app.db import Job, JobMetric, utcnow
 from app.errors import Conflict, NotFound, TooManyRequests, Unprocessable
 from app.schemas import MODEL_KEYS
@@ -80,24 +81,22 @@ def create_job(
             f"{active} of your jobs are queued or running (MLTRAIN_MAX_ACTIVE_JOBS_PER_OWNER={max_active_jobs}); "
             "wait for some to finish or cancel them"
         )
-    job = Job(
-        id=uuid.uuid4().hex,
-        owner=owner,
-        type=body["type"],
-        model=model,
-        dataset_id=dataset_id,
-        synthetic=bool(body.get("synthetic")),
-        source_job_id=source_job_id,
-        params=params,
-        queue=body.get("queue") or "cpu",
-        status="queued",
-        max_attempts=max_attempts,
-        idempotency_key=idempotency_key,
-        request_hash=digest,
-    )
-    session.add(job)
+    fields: dict[str, Any] = {
+        "id": uuid.uuid4().hex,
+        "owner": owner,
+        "type": body["type"],
+        "model": model,
+        "dataset_id": dataset_id,
+        "synthetic": bool(body.get("synthetic")),
+        "source_job_id": source_job_id,
+        "params": params,
+        "queue": body.get("queue") or "cpu",
+        "max_attempts": max_attempts,
+        "idempotency_key": idempotency_key,
+        "request_hash": digest,
+    }
     try:
-        session.flush()
+        job = jobstate.create(session, **fields)
     except IntegrityError:
         # Two requests with one key raced: the other insert won; return it.
         session.rollback()
@@ -175,17 +174,7 @@ def list_jobs(
 def cancel_job(session: Session, *, owner: str, job_id: str) -> Job:
     """Queued -> cancelled at once; running -> cancel_requested (the trainer stops within seconds); finished -> 409."""
     job = get_job(session, owner=owner, job_id=job_id)
-    now = utcnow()
-    done = session.execute(
-        update(Job)
-        .where(Job.id == job_id, Job.status == "queued")
-        .values(status="cancelled", finished_at=now, updated_at=now, error="cancelled before it started")
-    )
-    if done.rowcount == 0:  # type: ignore[attr-defined]
-        done = session.execute(
-            update(Job).where(Job.id == job_id, Job.status == "running").values(cancel_requested=True, updated_at=now)
-        )
-    if done.rowcount == 0:  # type: ignore[attr-defined]
+    if jobstate.cancel(session, job_id=job_id) is None:
         session.refresh(job)
         raise Conflict(f"job {job_id} already finished ({job.status}); nothing to cancel")
     session.refresh(job)

@@ -7,6 +7,7 @@ the batches an uninterrupted run would have drawn.
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import time
@@ -128,6 +129,7 @@ def train_model(
         )
         run_id = run_id or state.get("run_id")
         log.info("%s: resuming after epoch %d from %s", model_key, start_epoch, last_path)
+        callbacks.on_resume(model_key, history)
 
     # Augmented copies are made from training rows only, so validation and test never see them.
     train_set = augment_training_rows(dataset.subset(split.train), config.augmentation, config.seed)
@@ -167,8 +169,14 @@ def train_model(
             "data": {"source": dataset.source, "samples": len(dataset), "train": len(train_set)},
         }
 
-    def write_last(epoch: int, stop_reason: str | None) -> None:
-        save_checkpoint(last_path, snapshot(epoch, stop_reason))
+    saved_epoch = start_epoch if resume and last_path.exists() else -1  # the epoch last.pt holds
+
+    def write_last(epoch: int, stop_reason: str | None, state: dict[str, Any] | None = None) -> None:
+        # Metrics first: a checkpoint must never get ahead of the metrics its epochs reported.
+        callbacks.before_checkpoint(model_key, epoch)
+        save_checkpoint(last_path, state or snapshot(epoch, stop_reason))
+        nonlocal saved_epoch
+        saved_epoch = epoch
         callbacks.on_checkpoint(model_key, last_path, epoch)
 
     callbacks.on_train_start(model_key, config.epochs, start_epoch)
@@ -180,6 +188,9 @@ def train_model(
     n_train, batch = len(x_train), config.batch_size
     while not finished_before and epoch < config.epochs:
         started = time.perf_counter()
+        # A stop inside this epoch saves the state it started from, unless that is already on disk; the copy is
+        # only taken when checkpoints are sparser than every epoch.
+        epoch_start = copy.deepcopy(snapshot(epoch, "cancelled")) if saved_epoch != epoch else None
         model.train()
         order = torch.randperm(n_train, generator=_epoch_generator(config.seed, epoch, device)).to(device)
         total, cancelled = 0.0, False
@@ -199,8 +210,8 @@ def train_model(
         if cancelled:
             # Keep the last complete epoch's checkpoint: the partial epoch is discarded, not saved.
             stop_reason = "cancelled"
-            if not last_path.exists():
-                write_last(epoch, "cancelled")
+            if epoch_start is not None:
+                write_last(epoch, "cancelled", epoch_start)
             break
         epoch += 1
         train_loss = total / n_train

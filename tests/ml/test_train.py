@@ -157,6 +157,51 @@ def test_cancel_stops_between_batches_and_keeps_a_checkpoint(tmp_path: Path) -> 
     assert load_checkpoint(tmp_path / "harmony_predictor.last.pt")["epoch"] == 2
 
 
+class Recorder(TrainCallbacks):
+    """Records the hook order: flushes must come before the checkpoints after them; resumes get the history."""
+
+    def __init__(self, stop_polls: int = -1) -> None:
+        self.events: list[tuple[str, int]] = []
+        self.polls = stop_polls
+        self.resumed: list[int] = []
+
+    def on_epoch_end(self, model_key: str, row: dict) -> None:
+        self.events.append(("epoch", row["epoch"]))
+
+    def before_checkpoint(self, model_key: str, epoch: int) -> None:
+        self.events.append(("flush", epoch))
+
+    def on_checkpoint(self, model_key: str, path: Path, epoch: int) -> None:
+        self.events.append(("checkpoint", epoch))
+
+    def on_resume(self, model_key: str, history: list) -> None:
+        self.resumed = [row["epoch"] for row in history]
+
+    def should_stop(self) -> bool:
+        self.polls -= 1
+        return self.polls == 0
+
+
+def test_a_stop_mid_epoch_saves_the_last_complete_epoch_and_resume_is_exact(tmp_path: Path) -> None:
+    data = make_synthetic("harmony_predictor", 256, seed=0)
+    # Sparse checkpoints (every 10 epochs): the stop during epoch 3 must still leave epoch 2 on disk.
+    config = TrainConfig(
+        epochs=5, batch_size=32, checkpoint_every=10, early_stopping_patience=0, val_split=0.1, test_split=0.1
+    )
+    straight = train_model("harmony_predictor", data, config, tmp_path / "a")
+    stopper = Recorder(stop_polls=20)  # 7 batches per epoch: poll 20 is inside epoch 3
+    stopped = train_model("harmony_predictor", data, config, tmp_path / "b", callbacks=stopper)
+    assert stopped.stop_reason == "cancelled"
+    assert stopper.events == [("epoch", 1), ("epoch", 2), ("flush", 2), ("checkpoint", 2)]
+    assert load_checkpoint(tmp_path / "b" / "harmony_predictor.last.pt")["epoch"] == 2
+    again = Recorder()
+    resumed = train_model("harmony_predictor", data, config, tmp_path / "b", resume=True, callbacks=again)
+    assert again.resumed == [1, 2]
+    assert again.events[-2:] == [("flush", 5), ("checkpoint", 5)]
+    for name, value in _weights(straight.model).items():
+        torch.testing.assert_close(_weights(resumed.model)[name], value, atol=1e-6, rtol=1e-6)
+
+
 def test_unavailable_device_is_a_clear_error(tmp_path: Path) -> None:
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")

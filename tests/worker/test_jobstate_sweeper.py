@@ -13,7 +13,7 @@ from app.config import Settings
 from app.db import Job, session_scope, utcnow
 from app.migrate import upgrade
 from app.services.jobs import cancel_job
-from worker import jobstate
+from app import jobstate
 from worker.sweeper import sweep_once
 
 

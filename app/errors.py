@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+from starlette.routing import Match, Router
+from starlette.types import Scope
 
 from ml.errors import MltrainError
 
@@ -65,12 +70,46 @@ class PayloadTooLarge(DomainError):
     status_code = 413
 
 
+def printable(text: str) -> str:
+    """`text` with lone surrogates escaped: a message may quote bad input, and JSON bodies must be valid UTF-8."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def error_response(detail: str, status_code: int, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The one error shape, `{"detail": "..."}`, safe for any text."""
+    return JSONResponse({"detail": printable(detail)}, status_code=status_code, headers=headers)
+
+
 def _validation_message(exc: RequestValidationError) -> str:
     parts = []
     for error in exc.errors():
-        location = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
-        parts.append(f"{location}: {error.get('msg')}" if location else str(error.get("msg")))
+        loc = tuple(error.get("loc", ()))
+        message = str(error.get("msg")).removeprefix("Value error, ")
+        if error.get("type") == "json_invalid":
+            parts.append(f"body: not valid JSON ({error.get('ctx', {}).get('error', message)} at character {loc[-1]})")
+            continue
+        location = ".".join(str(p) for p in loc if p != "body")
+        parts.append(f"{location}: {message}" if location else message)
     return "; ".join(parts) or "invalid request"
+
+
+def matching_routes(router: Router, scope: Scope) -> Iterator[tuple[Any, Scope]]:
+    """(route, child scope) for every leaf route whose path matches (FastAPI nests included routers)."""
+    for route in router.routes:
+        nested = getattr(route, "effective_route_contexts", None)
+        for leaf in nested() if nested is not None else (route,):
+            match, child = leaf.matches(scope)
+            if match is not Match.NONE:
+                yield getattr(leaf, "original_route", leaf), child
+
+
+def allowed_methods(router: Router, scope: Scope) -> str:
+    """Every method some route serves at this path (Starlette's 405 lists only the first matching route's)."""
+    probe = {**scope, "method": "\x00"}  # a method no route has: a path match is then PARTIAL, never FULL
+    methods: set[str] = set()
+    for route, _ in matching_routes(router, probe):
+        methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -79,17 +118,31 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+        return error_response(exc.detail, exc.status_code, headers)
 
     @app.exception_handler(MltrainError)
     async def ml_error(_: Request, exc: MltrainError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=422)
+        return error_response(str(exc), 422)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": _validation_message(exc)}, status_code=422)
+        return error_response(_validation_message(exc), 422)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(app.router, request.scope) or headers.get("Allow", "GET")
+        if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+            # FastAPI's answer to a body it cannot decode (not UTF-8, a broken form): a 422 like any bad input.
+            return error_response("body: could not be parsed; send UTF-8 JSON (or the documented form)", 422)
+        return error_response(str(exc.detail), exc.status_code, headers or None)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error")
-        return JSONResponse({"detail": "internal error; the server log has the details"}, status_code=500)
+        return error_response("internal error; the server log has the details", 500)
+
+    from app.guard import install_input_guard  # here because create_app (app/main.py) calls this function
+
+    install_input_guard(app)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
+
+from app.params import TrainParams, given
 
 # The keys of ml.models.MODEL_KEYS, repeated here because ml.models imports torch (a test keeps them equal).
 MODEL_KEYS = ("emotion_recognizer", "melody_transformer", "harmony_predictor", "dynamics_engine", "groove_predictor")
@@ -37,9 +39,9 @@ _REPORT = {
 
 
 class Input(BaseModel):
-    """Base of request bodies: unknown fields are an error."""
+    """Base of request bodies: unknown fields are an error, and no value is coerced ("yes" is not a bool)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class DatasetCreate(Input):
@@ -101,30 +103,53 @@ class DatasetsPublic(BaseModel):
     count: int = Field(examples=[1], description="total matching, not only this page")
 
 
+# The data source, stated in the schema as the server enforces it: a data set id, or synthetic: true, never both.
+DATA_SOURCE: dict[str, Any] = {
+    "oneOf": [
+        {"required": ["dataset_id"], "properties": {"dataset_id": {"type": "string"}, "synthetic": {"const": False}}},
+        {"required": ["synthetic"], "properties": {"synthetic": {"const": True}, "dataset_id": {"type": "null"}}},
+    ]
+}
+
+
 class JobCreate(Input):
     """Submit a training or evaluation job."""
 
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=DATA_SOURCE)
     type: SubmittedJobType = Field(examples=["train"])
     model: ModelName = Field(examples=["all"], description="one model key, or all five")
     dataset_id: str | None = Field(
-        default=None, max_length=32, examples=[_ID], description="a registered data set (or synthetic: true)"
+        default=None,
+        min_length=1,
+        max_length=32,
+        examples=[_ID],
+        description="a registered data set (or synthetic: true)",
     )
     synthetic: bool = Field(default=False, examples=[True], description="train on generated data instead")
     source_job_id: str | None = Field(
         default=None,
+        min_length=1,
         max_length=32,
         examples=[_ID],
         description="evaluate jobs: the succeeded train job whose models to evaluate",
     )
-    params: dict[str, Any] = Field(
-        default_factory=dict,
+    params: TrainParams = Field(  # type: ignore[valid-type]
+        default_factory=TrainParams,
         examples=[{"epochs": 20, "batch_size": 64, "lr": 0.001, "val_split": 0.2}],
-        description="the CLI's options in snake_case: epochs, batch_size, lr, weight_decay, lr_schedule "
-        "(cosine|plateau|constant), warmup_epochs, min_lr_ratio, plateau_patience, grad_clip, val_split, test_split, "
-        "early_stopping_patience, min_delta, checkpoint_every, seed, device, normalize, synthetic_samples, "
-        "lookahead_seconds, architecture, augmentation",
+        description="the CLI's options in snake_case (ml.config.TrainConfig), each checked against its range",
     )
     queue: SubmitQueue = Field(default="cpu", examples=["cpu"], description="which workers take it")
+
+    @model_validator(mode="after")
+    def _one_data_source(self) -> JobCreate:
+        if (self.dataset_id is not None) == self.synthetic:
+            raise ValueError("give exactly one of dataset_id or synthetic: true")
+        return self
+
+    @field_serializer("params")
+    def _params_as_given(self, params: BaseModel) -> dict[str, Any]:
+        """Only what the client set: stored on the job and hashed for Idempotency-Key, as before the schema."""
+        return given(params)
 
 
 class Progress(BaseModel):
@@ -271,6 +296,7 @@ class ErrorPublic(BaseModel):
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorPublic, "description": text}
     for code, text in (
+        (400, "a malformed HTTP request, refused by the server before any route (bad bodies are 422)"),
         (401, "missing, unknown or revoked bearer token"),
         (403, "not allowed (e.g. a folder outside the allowed roots)"),
         (404, "no such object for this owner"),

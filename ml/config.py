@@ -19,6 +19,63 @@ DEFAULT_WEIGHT_DECAY = 0.01  # AdamW, decoupled, weight matrices only
 SCHEDULES = ("cosine", "plateau", "constant")  # the learning-rate schedules of ml.train.optim
 
 
+@dataclass(frozen=True)
+class Bound:
+    """The accepted range of one numeric option; TrainConfig.validate and the API's schema (app/params.py) read it."""
+
+    low: float
+    high: float
+    integer: bool = False
+    low_open: bool = False
+    high_open: bool = False
+    nullable: bool = False  # None means "the model's own value" (lr, weight_decay)
+
+    def check(self, name: str, value: object) -> None:
+        """Raise ConfigError naming `name` unless `value` is in range (bools are never numbers)."""
+        if value is None and self.nullable:
+            return
+        if self.integer:
+            _int_in(name, value, int(self.low), int(self.high))
+        else:
+            _float_in(name, value, self.low, self.high, low_open=self.low_open, high_open=self.high_open)
+
+
+# The one statement of every numeric option's range: validate() enforces it, app/params.py publishes it.
+BOUNDS: dict[str, Bound] = {
+    "epochs": Bound(1, MAX_EPOCHS, integer=True),
+    "batch_size": Bound(1, MAX_BATCH_SIZE, integer=True),
+    "lr": Bound(0.0, 10.0, low_open=True, nullable=True),
+    "weight_decay": Bound(0.0, 1.0, nullable=True),
+    "warmup_epochs": Bound(0.0, MAX_EPOCHS),
+    "min_lr_ratio": Bound(0.0, 1.0),
+    "plateau_patience": Bound(0, MAX_EPOCHS, integer=True),
+    "grad_clip": Bound(0.0, 1e6),
+    "val_split": Bound(0.0, 1.0, low_open=True, high_open=True),
+    "test_split": Bound(0.0, 1.0, low_open=True, high_open=True),
+    "early_stopping_patience": Bound(0, MAX_EPOCHS, integer=True),
+    "min_delta": Bound(0.0, 1e6),
+    "checkpoint_every": Bound(0, MAX_EPOCHS, integer=True),
+    "seed": Bound(0, 2**32 - 1, integer=True),
+    "threads": Bound(1, 256, integer=True),
+    "synthetic_samples": Bound(16, 1_000_000, integer=True),
+    "lookahead_seconds": Bound(0.0, 2.0),
+}
+CHOICES: dict[str, tuple[str, ...]] = {"lr_schedule": SCHEDULES, "device": DEVICES, "normalize": NORMALIZER_MODES}
+# Per-model maps: learning_rates[key] and weight_decays[key] take the ranges of lr and weight_decay.
+PER_MODEL: dict[str, Bound] = {"learning_rates": Bound(0.0, 10.0, low_open=True), "weight_decays": Bound(0.0, 1.0)}
+AUGMENTATION_BOUNDS: dict[str, Bound] = {
+    "mel_noise_std": Bound(0.0, 100.0),
+    "mel_gain_db": Bound(0.0, 100.0),
+    "pitch_shift_semitones": Bound(0, 100, integer=True),
+    "time_stretch": Bound(0.0, 100.0),
+    "noise_snr_db": Bound(0.0, 100.0),
+    "transpose_semitones": Bound(0, 100, integer=True),
+    "tempo_scale": Bound(0.0, 100.0),
+    "note_dropout": Bound(0.0, 100.0),
+    "copies": Bound(0, 16, integer=True),
+}
+
+
 @dataclass
 class AugmentationConfig:
     """Training-split augmentation; every field 0 / False means off. Applied deterministically from the seed."""
@@ -66,47 +123,31 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if isinstance(self.augmentation, dict):
             self.augmentation = _augmentation_from_dict(self.augmentation)
+        elif not isinstance(self.augmentation, AugmentationConfig):  # a string or list would fail in the worker
+            raise ConfigError(f"augmentation must be an object of options, got {self.augmentation!r}")
         self.validate()
 
     def validate(self) -> None:
         """Raise ConfigError with one line naming the first bad value."""
-        _int_in("epochs", self.epochs, 1, MAX_EPOCHS)
-        _int_in("batch_size", self.batch_size, 1, MAX_BATCH_SIZE)
-        _int_in("early_stopping_patience", self.early_stopping_patience, 0, MAX_EPOCHS)
-        _int_in("checkpoint_every", self.checkpoint_every, 0, MAX_EPOCHS)
-        _int_in("seed", self.seed, 0, 2**32 - 1)
-        _int_in("threads", self.threads, 1, 256)
-        _int_in("synthetic_samples", self.synthetic_samples, 16, 1_000_000)
-        if self.lr is not None:
-            _float_in("lr", self.lr, 0.0, 10.0, low_open=True)
-        if self.weight_decay is not None:
-            _float_in("weight_decay", self.weight_decay, 0.0, 1.0)
-        _float_in("val_split", self.val_split, 0.0, 1.0, low_open=True, high_open=True)
-        _float_in("test_split", self.test_split, 0.0, 1.0, low_open=True, high_open=True)
+        for name, bound in BOUNDS.items():
+            bound.check(name, getattr(self, name))
         if self.val_split + self.test_split >= 1.0:
             raise ConfigError(
                 f"val_split + test_split must leave data to train on, got {self.val_split} + {self.test_split}"
             )
-        _float_in("min_delta", self.min_delta, 0.0, 1e6)
-        if self.lr_schedule not in SCHEDULES:
-            raise ConfigError(f"lr_schedule must be one of {', '.join(SCHEDULES)}, got {self.lr_schedule!r}")
-        _float_in("warmup_epochs", self.warmup_epochs, 0.0, MAX_EPOCHS)
-        _float_in("min_lr_ratio", self.min_lr_ratio, 0.0, 1.0)
-        _int_in("plateau_patience", self.plateau_patience, 0, MAX_EPOCHS)
-        _float_in("grad_clip", self.grad_clip, 0.0, 1e6)
-        _float_in("lookahead_seconds", self.lookahead_seconds, 0.0, 2.0)
-        if self.device not in DEVICES:
-            raise ConfigError(f"device must be one of {', '.join(DEVICES)}, got {self.device!r}")
-        if self.normalize not in NORMALIZER_MODES:
-            raise ConfigError(f"normalize must be one of {', '.join(NORMALIZER_MODES)}, got {self.normalize!r}")
+        for name, choices in CHOICES.items():
+            if getattr(self, name) not in choices:
+                raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {getattr(self, name)!r}")
+        _mapping("architecture", self.architecture)
         for key, arch in self.architecture.items():
+            _mapping(f"architecture.{key}", arch)
             validate_architecture(key, arch)
-        for key, value in self.learning_rates.items():
-            get_spec(key)
-            _float_in(f"{key}.learning_rate", value, 0.0, 10.0, low_open=True)
-        for key, value in self.weight_decays.items():
-            get_spec(key)
-            _float_in(f"{key}.weight_decay", value, 0.0, 1.0)
+        for name, bound in PER_MODEL.items():
+            values = getattr(self, name)
+            _mapping(name, values)
+            for key, value in values.items():
+                get_spec(key)
+                bound.check(f"{key}.{'learning_rate' if name == 'learning_rates' else 'weight_decay'}", value)
 
     def lr_for(self, model_key: str) -> float:
         """The learning rate for one model: explicit --lr, else its configured rate, else 1e-3."""
@@ -145,13 +186,14 @@ def _augmentation_from_dict(values: dict[str, Any]) -> AugmentationConfig:
     if unknown:
         raise ConfigError(f"unknown augmentation option(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     aug = AugmentationConfig(**values)
-    for name in known:
-        value = getattr(aug, name)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
-            raise ConfigError(f"augmentation.{name} must be a number in 0..100, got {value!r}")
-    if aug.copies > 16:
-        raise ConfigError(f"augmentation.copies must be at most 16, got {aug.copies}")
+    for name, bound in AUGMENTATION_BOUNDS.items():
+        bound.check(f"augmentation.{name}", getattr(aug, name))
     return aug
+
+
+def _mapping(name: str, value: object) -> None:
+    if not isinstance(value, dict) or not all(isinstance(key, str) for key in value):
+        raise ConfigError(f"{name} must be an object keyed by name, got {value!r}")
 
 
 def _int_in(name: str, value: object, low: int, high: int) -> None:

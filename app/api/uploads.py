@@ -13,6 +13,7 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from app.errors import PayloadTooLarge, Unprocessable
+from app.guard import text_problem
 
 FIELD_LIMIT = 4096  # bytes of one plain form field (name, format)
 OVERHEAD = 64 * 1024  # multipart boundaries and headers allowed on top of the file itself
@@ -64,7 +65,7 @@ class _Receiver:
             if self.file_seen:
                 raise Unprocessable("send one archive per upload (one `file` part)")
             self.file_seen = True
-            self.filename = options[b"filename"].decode("utf-8", "replace")
+            self.filename = _storable("file name", options[b"filename"].decode("utf-8", "replace"))
             self.out = self.target.open("xb")
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
@@ -83,7 +84,15 @@ class _Receiver:
             self.out.close()
             self.out = None
         elif self.name:
-            self.fields[self.name] = self.value.decode("utf-8", "replace")
+            self.fields[self.name] = _storable(f"form field {self.name}", self.value.decode("utf-8", "replace"))
+
+
+def _storable(where: str, text: str) -> str:
+    """`text` unless it holds what no database stores (NUL): the guard middleware cannot see multipart fields."""
+    problem = text_problem(text)
+    if problem is not None:
+        raise Unprocessable(f"{where}: {problem}")
+    return text
 
 
 async def receive_upload(request: Request, *, upload_dir: Path, limit: int) -> Upload:

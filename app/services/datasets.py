@@ -117,6 +117,8 @@ def register_upload(
     upload_root: Path,
     filename: str | None = None,
     max_attempts: int = 3,
+    max_members: int = 20_000,
+    max_bytes: int = 16 * 1024**3,
 ) -> tuple[Dataset, Job]:
     """Unpack an uploaded archive to `upload_root/<id>` and record it as validating; the archive is always removed."""
     from ml.data.prepare import prepare_archive
@@ -124,7 +126,9 @@ def register_upload(
     dataset_id = objects.new_id()
     destination = upload_root / objects.check_id(dataset_id)
     try:
-        prepare_archive(archive, destination, shown_name=filename or name)
+        prepare_archive(
+            archive, destination, shown_name=filename or name, max_files=max_members, max_total_bytes=max_bytes
+        )
     except DataError as exc:
         raise Unprocessable(str(exc)) from None
     finally:

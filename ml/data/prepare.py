@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 
 from ml.errors import DataError
 
-MAX_FILES = 200_000
+MAX_FILES = 200_000  # members (files and folders): each costs a header read and an inode
 MAX_TOTAL_BYTES = 200 * 1024**3
 MAX_RATIO = 200  # uncompressed / compressed: above it the archive is treated as a bomb
 CHUNK = 1 << 20
@@ -31,6 +31,11 @@ class PrepareReport:
 
 
 def _safe_member_path(name: str) -> PurePosixPath:
+    # tarfile decodes names with surrogateescape: a surrogate is a byte that was not UTF-8. Such a name cannot be
+    # reported, stored or served later, so the archive is refused before anything is written.
+    if any("\ud800" <= ch <= "\udfff" for ch in name) or "\x00" in name:
+        shown = name.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
+        raise DataError(f"archive member name {shown!r} is not valid UTF-8 text; refused")
     path = PurePosixPath(name.replace("\\", "/"))
     if path.is_absolute() or name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
         raise DataError(f"archive member {name!r} has an absolute path; refused")
@@ -41,7 +46,7 @@ def _safe_member_path(name: str) -> PurePosixPath:
 
 def _check_budget(files: int, total: int, compressed: int, max_files: int, max_total: int, max_ratio: float) -> None:
     if files > max_files:
-        raise DataError(f"archive has more than {max_files} files; refused")
+        raise DataError(f"archive has more than {max_files} members (files and folders); refused")
     if total > max_total:
         raise DataError(f"archive unpacks to more than {max_total} bytes; refused")
     if compressed > 0 and total > 1 << 20 and total / compressed > max_ratio:
@@ -102,7 +107,9 @@ def _unzip(
     files = total = 0
     try:
         with zipfile.ZipFile(archive) as zf:
-            for info in zf.infolist():
+            infos = zf.infolist()
+            _check_budget(len(infos), 0, compressed, max_files, max_total, max_ratio)  # before writing anything
+            for info in infos:
                 path = _safe_member_path(info.filename)
                 mode = (info.external_attr >> 16) & 0o170000
                 if mode and mode not in (0o100000, 0o040000):  # only regular files and folders
@@ -116,7 +123,7 @@ def _unzip(
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with zf.open(info) as source:
                     total += _copy_limited(source, target, min(info.file_size, max_total - total))
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, UnicodeDecodeError) as exc:  # a UTF-8-flagged name that is not UTF-8
         raise DataError(f"corrupt zip archive: {exc}") from None
     return files, total
 
@@ -124,10 +131,12 @@ def _unzip(
 def _untar(
     archive: Path, staging: Path, compressed: int, max_files: int, max_total: int, max_ratio: float
 ) -> tuple[int, int]:
-    files = total = 0
+    files = total = members = 0
     try:
         with tarfile.open(archive) as tf:
             for member in tf:
+                members += 1  # folders count too: 100,000 empty folders cost as much as files
+                _check_budget(members, total, compressed, max_files, max_total, max_ratio)
                 path = _safe_member_path(member.name)
                 if member.isdir():
                     (staging / path).mkdir(parents=True, exist_ok=True)

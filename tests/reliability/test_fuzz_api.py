@@ -1,4 +1,5 @@
-"""Schemathesis against the app's own OpenAPI schema, with auth: no 5xx, responses match the schema."""
+"""Schemathesis against the app's own OpenAPI schema, with auth: every check (no 5xx, statuses, headers and bodies
+match the schema, schema-violating input is refused), positive and negative cases."""
 
 from __future__ import annotations
 
@@ -12,7 +13,14 @@ import pytest
 import schemathesis
 import uvicorn
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error, response_schema_conformance
+from schemathesis import DataGenerationMethod
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    ignored_auth,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from app.api.deps import get_enqueuer
 from app.config import Settings
@@ -26,6 +34,11 @@ from tests.integration.conftest import free_port
 pytestmark = pytest.mark.filterwarnings("ignore:jsonschema.RefResolver is deprecated:DeprecationWarning")
 AUTH: dict[str, str] = {}
 FUZZ_CASES = 40
+# Every check but two: content_type_conformance (uvicorn itself answers a malformed request with a text/plain 400
+# before the app runs) and negative_data_rejection (unknown query parameters such as `?=false` are ignored, not
+# refused); both are open items.
+CHECKS = (not_a_server_error, status_code_conformance, response_headers_conformance, response_schema_conformance,
+          ignored_auth)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +65,12 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyp
         time.sleep(0.05)
     base_url = f"http://127.0.0.1:{server.config.port}"
     # FastAPI emits OpenAPI 3.1; schemathesis 3 checks it with its 3.0 rules (close enough for these checks).
-    yield schemathesis.from_dict(app.openapi(), base_url=base_url, force_schema_version="30")
+    yield schemathesis.from_dict(
+        app.openapi(),
+        base_url=base_url,
+        force_schema_version="30",
+        data_generation_methods=[DataGenerationMethod.positive, DataGenerationMethod.negative],
+    )
     server.should_exit = True
     thread.join(timeout=10)
 
@@ -66,4 +84,4 @@ with warnings.catch_warnings():
 @schema.parametrize()
 @settings(max_examples=FUZZ_CASES, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_server_errors_and_schema_conformance(case: schemathesis.Case) -> None:
-    case.call_and_validate(headers=AUTH, checks=(not_a_server_error, response_schema_conformance), timeout=30)
+    case.call_and_validate(headers=AUTH, checks=CHECKS, timeout=30)

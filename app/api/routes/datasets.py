@@ -105,6 +105,8 @@ async def upload_dataset(
         upload_root=settings.upload_root,
         filename=upload.filename,
         max_attempts=settings.max_attempts,
+        max_members=settings.max_archive_members,
+        max_bytes=settings.max_archive_bytes,
     )
     await run_in_threadpool(_send_validation, session, job, enqueue)
     return _public(session, dataset)

@@ -7,10 +7,10 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from app.db import ApiToken, utcnow
+from app.db import ApiToken, session_scope, utcnow
 from app.errors import Conflict, NotFound, Unauthorized
 
 
@@ -39,14 +39,29 @@ def authenticate(session: Session, *, token: str) -> ApiToken:
     return row
 
 
-TOUCH_INTERVAL = timedelta(minutes=5)
+TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+def touch_due(last_used_at: datetime | None, now: datetime | None = None) -> bool:
+    """True when the token's recorded use is older than TOUCH_INTERVAL (or was never recorded)."""
+    return last_used_at is None or (now or utcnow()) - last_used_at >= TOUCH_INTERVAL
 
 
 def touch_token(session: Session, *, token_id: int, last_used_at: datetime | None) -> None:
-    """Record the token's use, at most once per TOUCH_INTERVAL (so reads rarely need a write transaction)."""
+    """Record the token's use at most once per TOUCH_INTERVAL: a no-op unless due, then one conditional UPDATE
+    (of concurrent requests that all saw a stale value, only the first matches; the rest change nothing)."""
     now = utcnow()
-    if last_used_at is None or now - last_used_at >= TOUCH_INTERVAL:
-        session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+    if not touch_due(last_used_at, now):
+        return
+    stale = or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - TOUCH_INTERVAL)
+    session.execute(update(ApiToken).where(ApiToken.id == token_id, stale).values(last_used_at=now))
+
+
+def touch_if_due(database_url: str, *, token_id: int, last_used_at: datetime | None) -> None:
+    """touch_token in its own write session, opened only when due: most requests open none."""
+    if touch_due(last_used_at):
+        with session_scope(database_url) as session:
+            touch_token(session, token_id=token_id, last_used_at=last_used_at)
 
 
 def revoke_token(session: Session, *, name: str) -> None:

@@ -36,7 +36,11 @@ def _number(bound: Bound, default: Any, description: str | None = None) -> tuple
     low: dict[str, Any] = {"gt" if bound.low_open else "ge": int(bound.low) if bound.integer else bound.low}
     high: dict[str, Any] = {"lt" if bound.high_open else "le": int(bound.high) if bound.integer else bound.high}
     annotation = kind | None if bound.nullable else kind
-    return annotation, PydanticField(default=default, description=description, **low, **high)
+    # the schema shows a valid value: the default, else the low end (just above it when the range is open there)
+    example = (
+        default if default is not None else bound.low if not bound.low_open else min(bound.low * 2 or 1e-3, bound.high)
+    )
+    return annotation, PydanticField(default=default, description=description, examples=[example], **low, **high)
 
 
 def _architecture_model() -> type[BaseModel]:
@@ -44,7 +48,7 @@ def _architecture_model() -> type[BaseModel]:
     per_model: dict[str, Any] = {}
     for key, spec in MODELS.items():
         layers: dict[str, Any] = {
-            name: (StrictInt, PydanticField(default=size, ge=1, le=MAX_HIDDEN_SIZE))
+            name: (StrictInt, PydanticField(default=size, ge=1, le=MAX_HIDDEN_SIZE, examples=[size]))
             for name, size in spec.default_architecture.items()
         }
         model = create_model(f"Architecture_{key}", __config__=STRICT, **layers)
@@ -87,7 +91,7 @@ def _train_params_model() -> type[BaseModel]:
         if name in BOUNDS:
             values[name] = _number(BOUNDS[name], _default(item))
         elif name in CHOICES:
-            values[name] = (Literal[CHOICES[name]], PydanticField(default=_default(item)))
+            values[name] = (Literal[CHOICES[name]], PydanticField(default=_default(item), examples=[_default(item)]))
         elif name in nested:
             values[name] = (nested[name], PydanticField(default_factory=nested[name]))
         else:

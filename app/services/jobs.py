@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -21,6 +22,7 @@ from app.services.datasets import get_dataset, require_ready
 from ml.config import TrainConfig  # NB: ml.config imports ml.models, hence torch, when the app starts
 from ml.errors import ConfigError
 
+log = logging.getLogger(__name__)
 FINISHED = ("succeeded", "failed", "cancelled")
 ACTIVE = ("queued", "running")
 Enqueue = Callable[[str, str], None]
@@ -111,6 +113,22 @@ def mark_enqueued(session: Session, *, job: Job) -> None:
     """Record that the broker accepted the job's message."""
     job.enqueued_at = utcnow()
     session.flush()
+
+
+def commit_and_send(session: Session, job: Job, enqueue: Enqueue) -> None:
+    """Commit the job's row, then hand its id to the broker and record that it was accepted.
+
+    The row is committed first so a worker never receives an id it cannot read; if the broker is down the job
+    stays queued with enqueued_at null, and a sweeper re-sends it.
+    """
+    session.commit()
+    try:
+        enqueue(job.id, job.queue)
+    except Exception:
+        log.exception("could not enqueue job %s; it stays queued", job.id)
+        return
+    mark_enqueued(session, job=job)
+    session.commit()
 
 
 def jobs_to_resend(

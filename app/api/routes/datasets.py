@@ -9,9 +9,9 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
-from app.api.deps import CurrentOwner, Enqueue, EnqueueDep, ReadSessionDep, SessionDep, SettingsDep
+from app.api.deps import CurrentOwner, EnqueueDep, ReadSessionDep, SessionDep, SettingsDep
 from app.api.uploads import receive_upload
-from app.db import Dataset, Job
+from app.db import Dataset
 from app.errors import Unprocessable
 from app.schemas import DatasetCreate, DatasetPublic, DatasetsPublic, dataset_public
 from app.services import datasets as service
@@ -41,18 +41,6 @@ UPLOAD_BODY = {
 }
 
 
-def _send_validation(session: Session, job: Job, enqueue: Enqueue) -> None:
-    """Commit the data set and its validate job, then hand the job to the broker (a sweeper re-sends on failure)."""
-    session.commit()
-    try:
-        enqueue(job.id, job.queue)
-    except Exception:
-        log.exception("could not enqueue validation job %s; it stays queued", job.id)
-    else:
-        jobs_service.mark_enqueued(session, job=job)
-        session.commit()
-
-
 def _public(session: Session, dataset: Dataset) -> DatasetPublic:
     jobs = service.validation_jobs(session, [dataset])
     return dataset_public(dataset, service.dataset_state(dataset, jobs.get(dataset.validation_job_id or "")))
@@ -73,7 +61,7 @@ def register_dataset(
         roots=settings.registration_roots(),
         max_attempts=settings.max_attempts,
     )
-    _send_validation(session, job, enqueue)
+    jobs_service.commit_and_send(session, job, enqueue)
     return _public(session, dataset)
 
 
@@ -108,7 +96,7 @@ async def upload_dataset(
         max_members=settings.max_archive_members,
         max_bytes=settings.max_archive_bytes,
     )
-    await run_in_threadpool(_send_validation, session, job, enqueue)
+    await run_in_threadpool(jobs_service.commit_and_send, session, job, enqueue)
     return _public(session, dataset)
 
 

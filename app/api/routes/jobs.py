@@ -48,17 +48,11 @@ def submit_job(
         max_epochs=settings.max_epochs,
         max_active_jobs=settings.max_active_jobs_per_owner,
     )
-    session.commit()
     if not created:
+        session.commit()
         response.status_code = status.HTTP_200_OK
         return job_public(job)
-    try:
-        enqueue(job.id, job.queue)
-    except Exception:  # the broker is down: the row stays queued (enqueued_at null) and a sweeper re-sends it
-        log.exception("could not enqueue job %s; it stays queued", job.id)
-    else:
-        service.mark_enqueued(session, job=job)
-        session.commit()
+    service.commit_and_send(session, job, enqueue)
     return job_public(job)
 
 

@@ -8,11 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from app.api.deps import Enqueue, get_enqueuer
 from app.api.uploads import receive_upload
-from app.config import Settings
-from app.db import session_scope
+from app.db import Dataset, Job, session_scope
 from app.errors import Unprocessable
 from app.services import datasets as service
 from app.services import jobs as jobs_service
@@ -43,19 +43,11 @@ def shown(db: Any, rows: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _registered(db: Any, result: Any, settings: Settings, enqueue: Enqueue) -> str:
-    """Commit a registration and send its validate job when there is one (the scan then runs on a worker, as
-    after POST /api/v1/datasets); the data set's id."""
-    dataset, job = result if isinstance(result, tuple) else (result, None)
+def _registered(db: Session, result: tuple[Dataset, Job], enqueue: Enqueue) -> str:
+    """Commit a registration and send its validate job, as POST /api/v1/datasets does; the data set's id."""
+    dataset, job = result
     dataset_id: str = dataset.id
-    db.commit()
-    if job is not None:
-        try:
-            enqueue(job.id, job.queue)
-        except Exception:  # the broker is down: the job stays queued and a sweeper re-sends it
-            log.exception("could not enqueue validation job %s; it stays queued", job.id)
-        else:
-            jobs_service.mark_enqueued(db, job=job)
+    jobs_service.commit_and_send(db, job, enqueue)
     return dataset_id
 
 
@@ -104,9 +96,15 @@ async def register(
     def work() -> str:
         with session_scope(settings.database_url) as db:
             result = service.register_dataset(
-                db, owner=session.owner, name=name, path=path, fmt=fmt, roots=settings.registration_roots()
+                db,
+                owner=session.owner,
+                name=name,
+                path=path,
+                fmt=fmt,
+                roots=settings.registration_roots(),
+                max_attempts=settings.max_attempts,
             )
-            return _registered(db, result, settings, enqueue)
+            return _registered(db, result, enqueue)
 
     dataset_id = await run_in_threadpool(work)
     return RedirectResponse(f"/datasets/{dataset_id}", status_code=303)
@@ -133,8 +131,11 @@ async def upload(request: Request, session: SessionNeeded, enqueue: EnqueueNeede
                 archive=received.path,
                 upload_root=settings.upload_root,
                 filename=received.filename,
+                max_attempts=settings.max_attempts,
+                max_members=settings.max_archive_members,
+                max_bytes=settings.max_archive_bytes,
             )
-            return _registered(db, result, settings, enqueue)
+            return _registered(db, result, enqueue)
 
     dataset_id = await run_in_threadpool(work)
     return RedirectResponse(f"/datasets/{dataset_id}", status_code=303)

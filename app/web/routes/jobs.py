@@ -183,13 +183,7 @@ def submit(settings: Settings, enqueue: Enqueue, owner: str, body: dict[str, Any
             max_epochs=settings.max_epochs,
             max_active_jobs=settings.max_active_jobs_per_owner,
         )
-        db.commit()
-        try:
-            enqueue(job.id, job.queue)
-        except Exception:  # the broker is down: the row stays queued and a sweeper re-sends it
-            log.exception("could not enqueue job %s; it stays queued", job.id)
-        else:
-            service.mark_enqueued(db, job=job)
+        service.commit_and_send(db, job, enqueue)
         return job.id
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from app import jobstate
 from app.config import Settings
 from app.db import Job, session_scope, utcnow
 from app.migrate import upgrade
 from app.services.jobs import cancel_job
-from app import jobstate
 from worker.sweeper import sweep_once
 
 

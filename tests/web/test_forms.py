@@ -93,7 +93,12 @@ def test_a_submitted_form_becomes_the_api_body_with_only_changed_params() -> Non
     }
     body = forms.parse_job(form)
     assert body["synthetic"] is True and body["dataset_id"] is None and body["type"] == "train"
-    assert body["params"] == {"epochs": 5, "architecture": {"groove_predictor": {}}, "augmentation": {"copies": 2}}
+    # an empty layer map reads as the model's default sizes, stated explicitly
+    assert body["params"] == {
+        "epochs": 5,
+        "architecture": {"groove_predictor": {"fc1": 128, "fc2": 64}},
+        "augmentation": {"copies": 2},
+    }
     TrainConfig.from_dict(body["params"])
     with pytest.raises(forms.FormErrors) as bad:
         forms.parse_job({"model": "nope", "data": "", "epochs": "0", "architecture": "{"})

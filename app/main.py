@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from app.api.deps import Enqueue
-from app.api.routes import artifacts, bundle, datasets, health, jobs
+from app.api.routes import artifacts, bundle, datasets, health, jobs, sweeps
 from app.config import Settings, get_settings
 from app.db import get_engine
 from app.errors import install_error_handlers
@@ -32,7 +32,7 @@ def broker_enqueue(settings: Settings) -> Enqueue:
 def api_router() -> APIRouter:
     """Every resource router, combined under /api/v1."""
     api = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
-    for module in (datasets, jobs, artifacts, bundle):
+    for module in (datasets, jobs, artifacts, bundle, sweeps):
         api.include_router(module.router)
     return api
 

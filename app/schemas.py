@@ -14,8 +14,12 @@ MODEL_KEYS = ("emotion_recognizer", "melody_transformer", "harmony_predictor", "
 ModelName = Literal[
     "emotion_recognizer", "melody_transformer", "harmony_predictor", "dynamics_engine", "groove_predictor", "all"
 ]
+ModelKey = Literal[
+    "emotion_recognizer", "melody_transformer", "harmony_predictor", "dynamics_engine", "groove_predictor"
+]
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
-JobType = Literal["train", "evaluate", "validate"]  # validate: a data set's scan, made by its registration
+# validate: a data set's scan, made by its registration; sweep: one batch of a sweep's trials, made by the sweep
+JobType = Literal["train", "evaluate", "validate", "sweep"]
 SubmittedJobType = Literal["train", "evaluate"]
 QueueName = Literal["cpu", "gpu", "data"]  # data: validations, so a long training never holds a registration
 SubmitQueue = Literal["cpu", "gpu"]
@@ -152,6 +156,110 @@ class JobCreate(Input):
         return given(params)
 
 
+SweepStrategy = Literal["grid", "random", "tpe"]
+SweepStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+_SPACE = {"lr": {"low": 1e-4, "high": 3e-2, "log": True}, "weight_decay": {"grid": [0.0, 0.01]}}
+
+
+class SweepCreate(Input):
+    """Submit a hyperparameter sweep of one model (docs/sweeps.md)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=DATA_SOURCE)
+    model: ModelKey = Field(examples=["harmony_predictor"], description="one model key (not all)")
+    dataset_id: str | None = Field(default=None, min_length=1, max_length=32, examples=[_ID])
+    synthetic: bool = Field(default=False, examples=[True])
+    params: TrainParams = Field(  # type: ignore[valid-type]
+        default_factory=TrainParams,
+        examples=[{"epochs": 20, "batch_size": 64}],
+        description="the fixed options of every trial (as a train job's params); the space overrides its names",
+    )
+    space: dict[str, Any] = Field(
+        examples=[_SPACE],
+        description='{name: {"grid": [...]} | {"choices": [...]} | {"low": a, "high": b, "log": false}}',
+    )
+    strategy: SweepStrategy = Field(default="tpe", examples=["tpe"])
+    trials: int | None = Field(default=None, ge=1, le=10_000, examples=[16], description="grid: default every point")
+    objective: Literal["val_loss", "test_loss"] = Field(default="val_loss", examples=["val_loss"])
+    seed: int = Field(default=0, ge=0, le=2**31 - 1, examples=[0], description="the sampler's seed")
+    pruner: Literal["none", "median", "halving"] = Field(default="median", examples=["median"])
+    batch_size: int | None = Field(
+        default=None, ge=1, le=32, examples=[4], description="trials per batch job (default as docs/sweeps.md)"
+    )
+
+    @model_validator(mode="after")
+    def _one_data_source(self) -> SweepCreate:
+        if (self.dataset_id is not None) == self.synthetic:
+            raise ValueError("give exactly one of dataset_id or synthetic: true")
+        return self
+
+    @field_serializer("params")
+    def _params_as_given(self, params: BaseModel) -> dict[str, Any]:
+        """Only what the client set, as for jobs."""
+        return given(params)
+
+
+class TrialPublic(BaseModel):
+    """One trial of a sweep."""
+
+    number: int = Field(examples=[3])
+    batch: int = Field(examples=[0], description="the batch job that trains it")
+    job_id: str = Field(examples=[_ID])
+    params: dict[str, Any] = Field(examples=[{"lr": 0.003}])
+    status: Literal["running", "complete", "pruned", "failed"] = Field(examples=["complete"])
+    objective: float | None = Field(examples=[0.021])
+    epochs: int = Field(examples=[20], description="epochs trained (live while running)")
+    best_epoch: int = Field(examples=[17])
+    best_val_loss: float | None = Field(examples=[0.021])
+    stop_reason: str | None = Field(examples=["completed"])
+
+
+class BatchPublic(BaseModel):
+    """One batch job of a sweep."""
+
+    index: int = Field(examples=[0])
+    job_id: str = Field(examples=[_ID])
+    status: JobStatus = Field(examples=["succeeded"])
+    attempt: int = Field(examples=[1])
+    trials: list[int] = Field(examples=[[0, 1, 2, 3]])
+
+
+class SweepPublic(BaseModel):
+    """A sweep: settings, status, its trials and batches, the best trial so far and its train job."""
+
+    id: str = Field(examples=[_ID])
+    model: str = Field(examples=["harmony_predictor"])
+    dataset_id: str | None = Field(examples=[None])
+    synthetic: bool = Field(examples=[True])
+    params: dict[str, Any] = Field(examples=[{"epochs": 20}])
+    space: dict[str, Any] = Field(examples=[_SPACE])
+    strategy: SweepStrategy = Field(examples=["tpe"])
+    trial_count: int = Field(examples=[16], description="trials the sweep runs (the request's trials)")
+    batch_size: int = Field(examples=[4])
+    objective: str = Field(examples=["val_loss"])
+    seed: int = Field(examples=[0])
+    pruner: str = Field(examples=["median"])
+    status: SweepStatus = Field(examples=["running"])
+    cancel_requested: bool = Field(examples=[False])
+    error: str | None = Field(examples=[None])
+    best: TrialPublic | None = Field(examples=[None], description="the complete trial with the lowest objective")
+    best_job_id: str | None = Field(
+        examples=[None], description="the best trial as a train job (exports, evaluation, bundle) once the sweep ends"
+    )
+    trials: list[TrialPublic] = Field(examples=[[]], description="every trial asked so far, by number")
+    batches: list[BatchPublic] = Field(examples=[[]])
+    created_at: datetime = Field(examples=[_WHEN])
+    started_at: datetime | None = Field(examples=[None])
+    finished_at: datetime | None = Field(examples=[None])
+    updated_at: datetime = Field(examples=[_WHEN])
+
+
+class SweepsPublic(BaseModel):
+    """A page of sweeps (without their trial and batch lists)."""
+
+    data: list[SweepPublic] = Field(examples=[[]])
+    count: int = Field(examples=[1], description="total, not only this page")
+
+
 class Progress(BaseModel):
     """Where a running job is."""
 
@@ -254,6 +362,64 @@ def job_public(job: Any) -> JobPublic:
         started_at=job.started_at,
         finished_at=job.finished_at,
         updated_at=job.updated_at,
+    )
+
+
+def trial_public(trial: Any, epochs: dict[int, int]) -> TrialPublic:
+    """Map a SweepTrial row to its public form (a running trial's epochs from its live metrics)."""
+    return TrialPublic(
+        number=trial.number,
+        batch=trial.batch,
+        job_id=trial.job_id,
+        params=trial.params,
+        status=trial.status,
+        objective=trial.objective,
+        epochs=max(trial.epochs or 0, epochs.get(trial.number, 0)) if trial.status == "running" else trial.epochs,
+        best_epoch=trial.best_epoch,
+        best_val_loss=trial.best_val_loss,
+        stop_reason=trial.stop_reason,
+    )
+
+
+def sweep_public(sweep: Any, detail: Any = None, best: Any = None) -> SweepPublic:
+    """Map a Sweep row and either an app.services.sweeps.SweepDetail (one sweep) or its best trial row (lists)."""
+    trials = [trial_public(t, detail.epochs) for t in detail.trials] if detail else []
+    numbers: dict[int, list[int]] = {}
+    for trial in trials:
+        numbers.setdefault(trial.batch, []).append(trial.number)
+    batches = [
+        BatchPublic(index=b.sweep_batch, job_id=b.id, status=b.status, attempt=b.attempt,
+                    trials=numbers.get(b.sweep_batch, []))
+        for b in (detail.batches if detail else [])
+    ]  # fmt: skip
+    complete = [t for t in trials if t.status == "complete" and t.objective is not None]
+    best_public = min(complete, key=lambda t: (t.objective, t.number)) if complete else None
+    if best_public is None and best is not None:
+        best_public = trial_public(best, {})
+    return SweepPublic(
+        id=sweep.id,
+        model=sweep.model,
+        dataset_id=sweep.dataset_id,
+        synthetic=sweep.synthetic,
+        params=sweep.params,
+        space=sweep.space,
+        strategy=sweep.strategy,
+        trial_count=sweep.trials,
+        batch_size=sweep.batch_size,
+        objective=sweep.objective,
+        seed=sweep.seed,
+        pruner=sweep.pruner,
+        status=sweep.status,
+        cancel_requested=sweep.cancel_requested,
+        error=sweep.error,
+        best=best_public,
+        best_job_id=sweep.best_job_id,
+        trials=trials,
+        batches=batches,
+        created_at=sweep.created_at,
+        started_at=sweep.started_at,
+        finished_at=sweep.finished_at,
+        updated_at=sweep.updated_at,
     )
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from app import jobstate
+from app import jobstate, sweepstate
 from app.config import Settings
 from app.db import session_scope, utcnow
 from app.services.jobs import jobs_to_resend
@@ -29,6 +29,7 @@ class SweepReport:
     requeued: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     resent: list[str] = field(default_factory=list)
+    advanced: list[str] = field(default_factory=list)  # sweeps moved on here (their last job ended elsewhere)
 
 
 def sweep_once(
@@ -45,6 +46,13 @@ def sweep_once(
         # instead of after resend_after. Duplicates are harmless: only a queued row can be claimed.
         after = 0.0 if outcome.requeued or outcome.failed else resend_after
         waiting = jobs_to_resend(session, older_than_seconds=1.0, resend_after=after, now=now, limit=None)
+        stalled = sweepstate.stalled(session)
+    for sweep_id in stalled:
+        # A batch that failed without its worker's finish (out of attempts) left its sweep waiting: move it on.
+        with session_scope(settings.database_url) as session:
+            created = sweepstate.advance(session, sweep_id=sweep_id)
+            waiting += [(job_id, "cpu") for job_id in created]
+        report.advanced.append(sweep_id)
     for job_id, queue in waiting:
         try:
             enqueue(job_id, queue)
@@ -54,8 +62,9 @@ def sweep_once(
         with session_scope(settings.database_url) as session:
             jobstate.mark_sent(session, job_id=job_id)
         report.resent.append(job_id)
-    if report.requeued or report.failed or report.resent:
-        log.info("sweep: requeued %s, failed %s, resent %s", report.requeued, report.failed, report.resent)
+    if report.requeued or report.failed or report.resent or report.advanced:
+        log.info("sweep: requeued %s, failed %s, resent %s, sweeps advanced %s", report.requeued, report.failed,
+                 report.resent, report.advanced)  # fmt: skip
     return report
 
 

@@ -1,6 +1,6 @@
 """The shared database layer (used by the API and the workers; imports no torch)."""
 
-from app.db.models import ApiToken, Artifact, Base, Dataset, Job, JobMetric, utcnow
+from app.db.models import ApiToken, Artifact, Base, Dataset, Job, JobMetric, Sweep, SweepTrial, utcnow
 from app.db.session import dispose_engines, get_engine, session_factory, session_scope
 
 __all__ = [
@@ -10,6 +10,8 @@ __all__ = [
     "Dataset",
     "Job",
     "JobMetric",
+    "Sweep",
+    "SweepTrial",
     "dispose_engines",
     "get_engine",
     "session_factory",

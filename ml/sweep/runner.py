@@ -341,3 +341,25 @@ def export_best_trial(
         best_dir / "trial.json", {"number": best.number, "params": best.params, "config": config.to_dict()}
     )
     return summary
+
+
+def train_asked(
+    model_key: str,
+    source: DataSource,
+    base_config: TrainConfig,
+    handles: Sequence[Any],
+    output_dir: Path,
+    study: Any,
+    *,
+    callbacks: SweepCallbacks,
+    objective: str = "val_loss",
+    run_id: str,
+) -> bool:
+    """Train trials already asked from `study` (one batch job of the service) in stacks and tell each, exactly as
+    run_sweep trains a batch; running trials resume from their checkpoints. True when the callbacks cancelled."""
+    frozen = {t.number: t for t in study.get_trials(deepcopy=False)}
+    # A resumed trial re-runs epochs whose values Optuna already has: report only the new ones.
+    reported = {h.number: set(frozen[h.number].intermediate_values) for h in handles}
+    result = SweepResult(str(output_dir), model_key, "", objective, trials=[])
+    return _train_batch(model_key, source, base_config, handles, output_dir, study, callbacks, reported, {}, result,
+                        objective, run_id)  # fmt: skip

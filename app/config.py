@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -25,6 +26,13 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///var/mltrain.db"
     broker_url: str = "sqla+sqlite:///var/broker.db"
     object_dir: Path = Path("var/objects")
+    # Where job outputs, checkpoints and uploaded data sets are stored: "" = the folder object_dir (one machine,
+    # or a shared file system); s3://bucket/prefix for S3 or MinIO (endpoint below, credentials from AWS_*).
+    object_url: str = ""
+    s3_endpoint_url: str | None = None
+    # This machine's working folder: jobs train into work_dir/jobs/<id>, data sets are cached below it. Default:
+    # object_dir, which with the local store is the store itself (nothing is copied, today's layout).
+    work_dir: Path | None = None
     # Folders whose contents may be registered as data sets (comma-separated in the environment).
     dataset_roots: Annotated[list[Path], NoDecode] = Field(default_factory=lambda: [Path("var/datasets")])
     max_upload_bytes: int = Field(default=2 * 1024**3, gt=0)
@@ -74,6 +82,27 @@ class Settings(BaseSettings):
         if not value.startswith(("sqla+", "redis://", "rediss://", "amqp://", "memory://")):
             raise ValueError("must be sqla+sqlite:///PATH, redis://HOST:PORT/N or amqp://...")
         return value
+
+    @field_validator("object_url")
+    @classmethod
+    def _known_store(cls, value: str) -> str:
+        if value and not (value.startswith("file://") or (value.startswith("s3://") and len(value) > len("s3://"))):
+            raise ValueError("must be empty (the folder MLTRAIN_OBJECT_DIR), file:///FOLDER or s3://BUCKET/PREFIX")
+        return value
+
+    @property
+    def store_url(self) -> str:
+        """The object store's URL: MLTRAIN_OBJECT_URL, else the object folder."""
+        return self.object_url or str(self.object_dir)
+
+    def s3_endpoint(self) -> str | None:
+        """The S3 endpoint (MinIO, moto): MLTRAIN_S3_ENDPOINT_URL, else AWS_ENDPOINT_URL, else AWS itself."""
+        return self.s3_endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+
+    @property
+    def work_root(self) -> Path:
+        """This machine's working folder (MLTRAIN_WORK_DIR, default the object folder)."""
+        return self.work_dir if self.work_dir is not None else self.object_dir
 
     @property
     def upload_root(self) -> Path:

@@ -1,15 +1,11 @@
-"""The object folder: server-chosen names, sha256 + size of stored files, and joins that cannot escape it."""
+"""Object names: server-chosen ids and file names, the store keys built from them, artifact kinds and types."""
 
 from __future__ import annotations
 
 import re
-import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-
-from app.errors import NotFound
-from ml.io import file_sha256
 
 _ID = re.compile(r"^[0-9a-f]{32}$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
@@ -33,7 +29,7 @@ SUFFIX_KINDS = ((".io.json", "golden_vectors"), (".modelt.h", "cpp_header"))
 
 @dataclass(frozen=True)
 class StoredFile:
-    """Where a file lives in the object folder (relative path) and what it holds."""
+    """Where a file lives in the object store (its key) and what it holds."""
 
     path: str
     size: int
@@ -60,7 +56,7 @@ def check_name(value: str) -> str:
 
 
 def job_folder(object_dir: Path, job_id: str) -> Path:
-    """`OBJECT_DIR/jobs/<job_id>` (the contract's place for a job's files)."""
+    """`OBJECT_DIR/jobs/<job_id>`: a job's files in a local object folder (the store's key `jobs/<id>/`)."""
     return object_dir / "jobs" / check_id(job_id)
 
 
@@ -69,37 +65,14 @@ def dataset_folder(object_dir: Path, dataset_id: str) -> Path:
     return object_dir / "datasets" / check_id(dataset_id)
 
 
-def resolve_inside(object_dir: Path, relative: str) -> Path:
-    """Join a recorded relative path onto the object folder; NotFound if the result would leave it."""
-    pure = PurePosixPath(relative)
-    base = object_dir.resolve()
-    if pure.is_absolute() or ".." in pure.parts:
-        raise NotFound("the recorded file lies outside the object folder")
-    path = (base / pure).resolve()
-    if not path.is_relative_to(base):
-        raise NotFound("the recorded file lies outside the object folder")
-    return path
+def job_prefix(job_id: str) -> str:
+    """`jobs/<job_id>/`: the contract's place for a job's files in the object store."""
+    return f"jobs/{check_id(job_id)}/"
 
 
-def relative_to(object_dir: Path, path: Path) -> str:
-    """The path of `path` relative to the object folder, as stored in the database."""
-    return path.resolve().relative_to(object_dir.resolve()).as_posix()
-
-
-def store_file(object_dir: Path, folder: Path, name: str, source: Path | bytes) -> StoredFile:
-    """Copy `source` (a file or bytes) to `folder/name` inside the object folder and describe it."""
-    target = folder / check_name(name)
-    if not target.resolve().is_relative_to(object_dir.resolve()):
-        raise ValueError(f"{folder} is not inside the object folder {object_dir}")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{name}.{uuid.uuid4().hex[:8]}.part")
-    if isinstance(source, bytes):
-        partial.write_bytes(source)
-    else:
-        shutil.copyfile(source, partial)
-    partial.replace(target)
-    sha256, size = file_sha256(target)
-    return StoredFile(path=relative_to(object_dir, target), size=size, sha256=sha256)
+def dataset_prefix(dataset_id: str) -> str:
+    """`datasets/<dataset_id>/`: where an uploaded archive's unpacked folder is stored."""
+    return f"datasets/{check_id(dataset_id)}/"
 
 
 def artifact_kind(name: str) -> str:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from app.objects import artifact_kind, content_type, file_sha256, relative_to
+from app.objects import artifact_kind, content_type
+from ml.io import file_sha256
 
 
-def describe_outputs(folder: Path, object_dir: Path) -> list[dict[str, Any]]:
-    """Artifact fields for every finished file in `folder` (temporary files of atomic writes are skipped)."""
+def describe_outputs(folder: Path, prefix: str) -> list[dict[str, Any]]:
+    """Artifact fields for every finished file in `folder`, stored under `prefix` (`jobs/<id>/`); temporary files
+    of atomic writes and the sync manifest (dot-files) are skipped."""
     rows = []
     for path in sorted(folder.iterdir()):
         if not path.is_file() or path.name.startswith("."):
@@ -21,7 +23,7 @@ def describe_outputs(folder: Path, object_dir: Path) -> list[dict[str, Any]]:
                 "kind": artifact_kind(path.name),
                 "size": size,
                 "sha256": sha256,
-                "path": relative_to(object_dir, path),
+                "path": prefix + path.name,
                 "content_type": content_type(path.name),
             }
         )

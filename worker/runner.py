@@ -13,23 +13,26 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app import jobstate, sweepstate
+from app import jobstate
 from app.config import Settings
 from app.db import Dataset, Job, session_scope
 from app.db.retry import in_transaction
 from app.errors import DomainError
+from app.objects import job_prefix
 from app.services.datasets import record_validation, resolve_under_roots
+from app.storage import ObjectStore, is_url, store_for
 from ml.config import TrainConfig
 from ml.errors import MltrainError
 from ml.train.callbacks import TrainCallbacks
 from worker import shutdown
 from worker.artifacts import describe_outputs
-from worker.sweep_spec import seed_from_trial, sweep_spec
+from worker.store import job_dir, local_dataset, pull_job, push_job
 
 log = logging.getLogger(__name__)
 PROGRESS_INTERVAL_SECONDS = 0.5
@@ -39,8 +42,11 @@ CANCEL_POLL_SECONDS = 1.0
 class JobCallbacks(TrainCallbacks):
     """Writes throttled progress and per-epoch metrics; renews the lease; answers cancel and lost leases."""
 
-    def __init__(self, settings: Settings, job_id: str, attempt: int, models: int) -> None:
+    def __init__(
+        self, settings: Settings, job_id: str, attempt: int, models: int, saved: Callable[[], object] | None = None
+    ) -> None:
         self.settings, self.job_id, self.attempt, self.models = settings, job_id, attempt, models
+        self.saved = saved  # after each checkpoint: send the work folder to the object store
         self.model_index = -1
         self.total_epochs = 1
         self.started = time.monotonic()
@@ -135,6 +141,15 @@ class JobCallbacks(TrainCallbacks):
         """Flush pending metrics before the checkpoint after them is written."""
         self.flush(force=True)
 
+    def on_checkpoint(self, model_key: str, path: Path, epoch: int) -> None:
+        """Push the checkpoint (and whatever else changed) to the store, so another machine can resume."""
+        if self.saved is None or self.stop_reason == "lease_lost":  # the job's new owner writes from now on
+            return
+        try:
+            self.saved()
+        except Exception:  # the store is unreachable: training goes on, the next checkpoint or the end retries
+            log.exception("job %s: could not push the checkpoint of epoch %d to the store", self.job_id, epoch)
+
     def should_stop(self) -> bool:
         """True once cancel was requested, the lease was lost or the worker process is shutting down."""
         if shutdown.requested():
@@ -174,18 +189,19 @@ def execute_job(job_id: str, settings: Settings) -> str | None:
             "dataset": (dataset.path, dataset.format) if dataset else None,
             "dataset_id": job.dataset_id,
             "source_job_id": job.source_job_id,
-            "sweep_id": job.sweep_id,
-            **sweep_spec(session, job, settings.object_dir),
         }
-    output_dir = settings.object_dir / "jobs" / job_id
-    if spec["type"] != "validate":  # a scan writes no files, only its report
+    store = store_for(settings)
+    output_dir = job_dir(settings, job_id)
+    writes = spec["type"] != "validate"  # a scan writes no files, only its report
+    if writes:
         output_dir.mkdir(parents=True, exist_ok=True)
     log.info("job %s: attempt %d, %s %s", job_id, attempt, spec["type"], spec["model"])
     status, result, error = "failed", None, None
     models = 5 if spec["model"] == "all" else 1  # validate jobs report files, not models
-    with JobCallbacks(settings, job_id, attempt, models) as callbacks:
+    saved = (lambda: push_job(store, output_dir, job_id)) if writes else None
+    with JobCallbacks(settings, job_id, attempt, models, saved) as callbacks:
         try:
-            result = _run(spec, settings, output_dir, callbacks, job_id, attempt)
+            result = _run(spec, settings, store, output_dir, callbacks, job_id, attempt)
             status = "cancelled" if callbacks.stop_reason == "cancelled" else "succeeded"
             if callbacks.stop_reason == "lease_lost":
                 log.warning("job %s: lease lost during attempt %d; leaving the job to its new owner", job_id, attempt)
@@ -197,16 +213,19 @@ def execute_job(job_id: str, settings: Settings) -> str | None:
         except Exception as exc:  # anything else is a bug, but the job must end failed, not hang in running
             log.exception("job %s failed", job_id)
             error = f"internal error: {type(exc).__name__}: {exc}"
+    if writes:
+        try:
+            push_job(store, output_dir, job_id)  # before the job ends: a finished job's files are in the store
+        except Exception as exc:
+            log.exception("job %s: could not store its outputs", job_id)
+            status, error = "failed", f"could not store the outputs in the object store: {type(exc).__name__}: {exc}"
     if status == "released":
         return _release(job_id, attempt, settings)
     if status == "cancelled":
         error = "cancelled by request"
-    artifacts = describe_outputs(output_dir, settings.object_dir) if output_dir.exists() else []
-
-    to_send: list[str] = []
+    artifacts = describe_outputs(output_dir, job_prefix(job_id)) if output_dir.exists() else []
 
     def end(session: Session) -> bool:
-        to_send.clear()  # a retried transaction starts over
         jobstate.record_artifacts(session, job_id=job_id, artifacts=artifacts)
         if not jobstate.finish(session, job_id=job_id, attempt=attempt, status=status, result=result, error=error):
             return False
@@ -214,16 +233,11 @@ def execute_job(job_id: str, settings: Settings) -> str | None:
             # Same transaction as the job's end: the data set is ready/invalid exactly when its job finished.
             report = (result or {}).get("report")
             record_validation(session, dataset_id=str(spec["dataset_id"]), job_id=job_id, report=report, error=error)
-        if spec["sweep_id"]:
-            # Same transaction too: the batch that ends last (or the best trial's job) moves its sweep on.
-            to_send.extend(sweepstate.advance(session, sweep_id=str(spec["sweep_id"])))
         return True
 
     if not in_transaction(settings.database_url, end, what=f"job {job_id}: finish"):
         log.warning("job %s: attempt %d no longer holds the job; result not recorded", job_id, attempt)
         return None
-    for next_id in to_send:
-        _send_again(next_id, settings)
     log.info("job %s: %s", job_id, status)
     return status
 
@@ -261,52 +275,60 @@ def _release(job_id: str, attempt: int, settings: Settings) -> str | None:
 
 
 def _run(
-    spec: dict[str, Any], settings: Settings, output_dir: Path, callbacks: JobCallbacks, job_id: str, attempt: int
+    spec: dict[str, Any],
+    settings: Settings,
+    store: ObjectStore,
+    output_dir: Path,
+    callbacks: JobCallbacks,
+    job_id: str,
+    attempt: int,
 ) -> dict[str, Any]:
     params = dict(spec["params"])
     dataset = spec["dataset"]
+    if dataset is not None:
+        _check_dataset_still_allowed(dataset[0], settings, store)
+        dataset = (local_dataset(settings, dataset[0]), dataset[1])  # an s3:// set: synced to this machine first
     if spec["type"] == "validate":
         if dataset is None:
             raise MltrainError("the data set was deleted before its validation ran")
-        _check_dataset_still_allowed(Path(dataset[0]), settings)
         from worker.validation import run_validation
 
-        return run_validation(Path(dataset[0]), dataset[1], str(params.get("subfolder", "")), settings, callbacks)
+        return run_validation(dataset[0], dataset[1], str(params.get("subfolder", "")), settings, callbacks)
     from ml.pipeline import DataSource, run_evaluation, run_training
 
     source = DataSource(
         synthetic=spec["synthetic"],
-        datasets_dir=Path(dataset[0]) if dataset else None,
+        datasets_dir=dataset[0] if dataset else None,
         format=dataset[1] if dataset else None,
-        cache_dir=settings.object_dir / "cache",
+        cache_dir=settings.work_root / "cache",
     )
     params.setdefault("threads", settings.torch_threads)
     config = TrainConfig.from_dict(params)
-    if dataset is not None:
-        _check_dataset_still_allowed(Path(dataset[0]), settings)
-    if spec["type"] == "sweep":
-        from worker.sweep_batch import run_batch
-
-        return run_batch(spec, settings, source, config, callbacks)
     if spec["type"] == "evaluate":
         if not spec["source_job_id"]:
             raise MltrainError("evaluate jobs need source_job_id: a finished train job whose models to evaluate")
-        models_dir = settings.object_dir / "jobs" / spec["source_job_id"]
-        if not models_dir.is_dir():
-            raise MltrainError(f"the models of train job {spec['source_job_id']} are gone from the object folder")
+        models_dir = pull_job(store, settings, spec["source_job_id"])
+        if not models_dir.is_dir() or not [p for p in models_dir.iterdir() if not p.name.startswith(".")]:
+            raise MltrainError(f"the models of train job {spec['source_job_id']} are gone from the object store")
         return {"evaluation": run_evaluation(models_dir, source, output_dir / "evaluation.json", config=config)}
     # A re-delivered or released job continues from its last complete checkpoint instead of epoch 0 (the folder
-    # is the job's own, so any checkpoint in it is this job's).
-    if spec.get("best_trial_dir") and not any(output_dir.glob("*.last.pt")):
-        seed_from_trial(Path(spec["best_trial_dir"]), output_dir, spec["model"])  # a sweep's best trial
+    # is the job's own, so any checkpoint in it is this job's); on a fresh disk it comes from the store first.
+    pull_job(store, settings, job_id)
     resume = any(output_dir.glob("*.last.pt"))
     summary = run_training(spec["model"], source, config, output_dir, resume=resume, callbacks=callbacks, run_id=job_id)
     return summary.to_dict()
 
 
-def _check_dataset_still_allowed(folder: Path, settings: Settings) -> None:
-    """The registration check again, at run time (a symlink may have been repointed since)."""
+def _check_dataset_still_allowed(path: str | Path, settings: Settings, store: ObjectStore | None = None) -> None:
+    """The registration check again, at run time (a symlink may have been repointed since); an `s3://` path
+    must be an upload's folder in this service's store."""
+    path = str(path)
+    if is_url(path):
+        store = store or store_for(settings)
+        if not path.startswith(store.key_url("datasets/")):
+            raise MltrainError(f"data set {path} is not in this service's object store ({store.url})")
+        return
     try:
-        resolve_under_roots(str(folder), settings.resolved_roots())
+        resolve_under_roots(path, settings.resolved_roots())
     except DomainError as exc:
         raise MltrainError(f"data set folder no longer usable: {exc.detail}") from None

@@ -33,7 +33,7 @@ def run_validation(
         callbacks.flush()
 
     options = ScanOptions(
-        cache_dir=settings.object_dir / "cache", workers=settings.scan_workers or default_workers(), progress=progress
+        cache_dir=settings.work_root / "cache", workers=settings.scan_workers or default_workers(), progress=progress
     )
     try:
         report = validate_dataset(folder, fmt, options)

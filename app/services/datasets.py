@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 from app import objects
 from app.db import Dataset, Job, utcnow
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.storage import ObjectStore
+from app.storage_sync import push
 from ml.data import Located, locate_dataset
 from ml.errors import DataError
 
@@ -59,8 +61,10 @@ def _record(
     located: Located,
     source: str,
     max_attempts: int,
+    path: str | None = None,
 ) -> tuple[Dataset, Job]:
-    """Insert the data set as `validating` with the validate job that will scan it (enqueue after commit)."""
+    """Insert the data set as `validating` with the validate job that will scan it (enqueue after commit);
+    `path` (an `s3://` URL of an upload) replaces the located folder as what workers read."""
     job = Job(
         id=uuid.uuid4().hex,
         owner=owner,
@@ -77,7 +81,7 @@ def _record(
         owner=owner,
         name=name,
         format=located.format,
-        path=str(located.folder),
+        path=path or str(located.folder),
         source=source,
         report=None,
         usable=0,
@@ -115,12 +119,16 @@ def register_upload(
     fmt: str | None,
     archive: Path,
     upload_root: Path,
+    store: ObjectStore,
     filename: str | None = None,
     max_attempts: int = 3,
     max_members: int = 20_000,
     max_bytes: int = 16 * 1024**3,
 ) -> tuple[Dataset, Job]:
-    """Unpack an uploaded archive to `upload_root/<id>` and record it as validating; the archive is always removed."""
+    """Unpack an uploaded archive to `upload_root/<id>` and record it as validating; the archive is always removed.
+
+    With a remote store the unpacked folder is then uploaded to `datasets/<id>/`, the local copy removed, and the
+    row's path is the folder's `s3://` URL: workers on any machine sync it into their own cache."""
     from ml.data.prepare import prepare_archive
 
     dataset_id = objects.new_id()
@@ -140,6 +148,12 @@ def register_upload(
         except DataError as exc:
             shown = f"the uploaded archive {filename or name!r}"
             raise Unprocessable(str(exc).replace(str(destination), shown)) from None
+        prefix = objects.dataset_prefix(dataset_id)
+        stored_path = None
+        if store.local_path(prefix) != destination.resolve():
+            push(store, destination, prefix)
+            stored_path = store.key_url(prefix + located.subfolder)
+            shutil.rmtree(destination, ignore_errors=True)
         return _record(
             session,
             dataset_id=dataset_id,
@@ -148,9 +162,12 @@ def register_upload(
             located=located,
             source="upload",
             max_attempts=max_attempts,
+            path=stored_path,
         )
     except BaseException:
         shutil.rmtree(destination, ignore_errors=True)
+        if store.local_path(objects.dataset_prefix(dataset_id)) is None:
+            store.delete(objects.dataset_prefix(dataset_id))
         raise
 
 
@@ -240,7 +257,7 @@ def list_datasets(session: Session, *, owner: str, limit: int, offset: int) -> t
     return list(rows), count
 
 
-def delete_dataset(session: Session, *, owner: str, dataset_id: str, upload_root: Path) -> None:
+def delete_dataset(session: Session, *, owner: str, dataset_id: str, upload_root: Path, store: ObjectStore) -> None:
     """Forget a data set (a registered folder is left alone, an uploaded one removed); 409 while a job uses it."""
     # The row lock orders this against a job submitted for the same data set (create_job takes FOR SHARE).
     dataset = get_dataset(session, owner=owner, dataset_id=dataset_id, lock=True)
@@ -260,3 +277,4 @@ def delete_dataset(session: Session, *, owner: str, dataset_id: str, upload_root
     session.flush()
     if dataset.source == "upload":
         shutil.rmtree(upload_root / objects.check_id(dataset.id), ignore_errors=True)
+        store.delete(objects.dataset_prefix(dataset.id))  # the same folder with the local store

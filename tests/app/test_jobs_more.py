@@ -18,6 +18,7 @@ from app.main import create_app
 from app.migrate import upgrade
 from app.services.artifacts import record_artifact
 from app.services.jobs import jobs_to_resend
+from app.storage import store_for
 from tests.app.conftest import Api, make_settings
 
 JOB = {"type": "train", "model": "groove_predictor", "synthetic": True, "params": {"epochs": 3}}
@@ -41,7 +42,7 @@ def test_artifact_list_and_download(api: Api, name: str, content: bytes, content
     alice = api.token("alice")
     job_id = _submit(api, alice)["id"]
     with session_scope(api.settings.database_url) as session:
-        record_artifact(session, object_dir=api.settings.object_dir, job_id=job_id, name=name, source=content)
+        record_artifact(session, store=store_for(api.settings), job_id=job_id, name=name, source=content)
     (listed,) = api.client.get(f"/api/v1/jobs/{job_id}/artifacts", headers=alice).json()
     assert listed["name"] == name and listed["kind"] == kind and listed["content_type"] == content_type
     assert listed["size"] == len(content) and listed["sha256"] == hashlib.sha256(content).hexdigest()

@@ -49,7 +49,7 @@ def test_train_all_then_download_models_that_pass_the_rtneural_check(stack: Stac
             "/jobs", json={"type": "evaluate", "model": "all", "synthetic": True, "source_job_id": job["id"]}
         ).json()
     failed = stack.wait_for(bad["id"])
-    assert failed["status"] == "failed" and "gone from the object folder" in failed["error"]
+    assert failed["status"] == "failed" and "gone from the object store" in failed["error"]
     with stack.client() as client:
         again = client.post(
             "/jobs", json={"type": "train", "model": "groove_predictor", "synthetic": True, "params": TINY}

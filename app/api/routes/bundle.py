@@ -7,6 +7,7 @@ from fastapi.responses import FileResponse
 
 from app.api.deps import CurrentOwner, ReadSessionDep, SettingsDep
 from app.services import bundle as service
+from app.storage import store_for
 
 router = APIRouter(prefix="/jobs/{job_id}/bundle", tags=["artifacts"])
 
@@ -21,5 +22,7 @@ router = APIRouter(prefix="/jobs/{job_id}/bundle", tags=["artifacts"])
 )
 def download_bundle(job_id: str, owner: CurrentOwner, session: ReadSessionDep, settings: SettingsDep) -> FileResponse:
     """Every model JSON, golden vectors and ModelT header, the C++ front end, the plugin guide and manifest.json."""
-    bundle = service.job_bundle(session, owner=owner, job_id=job_id, object_dir=settings.object_dir)
+    bundle = service.job_bundle(
+        session, owner=owner, job_id=job_id, store=store_for(settings), cache_dir=settings.object_dir / "cache"
+    )
     return FileResponse(bundle.path, media_type="application/zip", filename=f"plugin-models-{job_id[:8]}.zip")

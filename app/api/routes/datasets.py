@@ -16,6 +16,7 @@ from app.errors import Unprocessable
 from app.schemas import DatasetCreate, DatasetPublic, DatasetsPublic, dataset_public
 from app.services import datasets as service
 from app.services import jobs as jobs_service
+from app.storage import store_for
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 log = logging.getLogger(__name__)
@@ -91,6 +92,7 @@ async def upload_dataset(
         fmt=fmt,
         archive=upload.path,
         upload_root=settings.upload_root,
+        store=store_for(settings),
         filename=upload.filename,
         max_attempts=settings.max_attempts,
         max_members=settings.max_archive_members,
@@ -124,5 +126,7 @@ def get_dataset(dataset_id: str, owner: CurrentOwner, session: ReadSessionDep) -
 @router.delete("/{dataset_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_dataset(dataset_id: str, owner: CurrentOwner, session: SessionDep, settings: SettingsDep) -> Response:
     """Forget a data set (a registered folder is left alone; its scan stops); 409 while a job trains on it."""
-    service.delete_dataset(session, owner=owner, dataset_id=dataset_id, upload_root=settings.upload_root)
+    service.delete_dataset(
+        session, owner=owner, dataset_id=dataset_id, upload_root=settings.upload_root, store=store_for(settings)
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -16,6 +16,7 @@ from app.db import Dataset, Job, session_scope
 from app.errors import Unprocessable
 from app.services import datasets as service
 from app.services import jobs as jobs_service
+from app.storage import store_for
 from app.web import auth, views
 from app.web.auth import WebSession
 from app.web.pages import CsrfRefused, HtmlRoute, checked_session, current_session, render, settings_of
@@ -130,6 +131,7 @@ async def upload(request: Request, session: SessionNeeded, enqueue: EnqueueNeede
                 fmt=fmt,
                 archive=received.path,
                 upload_root=settings.upload_root,
+                store=store_for(settings),
                 filename=received.filename,
                 max_attempts=settings.max_attempts,
                 max_members=settings.max_archive_members,
@@ -146,5 +148,11 @@ def delete(request: Request, dataset_id: str, session: Annotated[WebSession, Dep
     """Forget a data set (409 page while a queued or running job uses it)."""
     settings = settings_of(request)
     with session_scope(settings.database_url) as db:
-        service.delete_dataset(db, owner=session.owner, dataset_id=dataset_id, upload_root=settings.upload_root)
+        service.delete_dataset(
+            db,
+            owner=session.owner,
+            dataset_id=dataset_id,
+            upload_root=settings.upload_root,
+            store=store_for(settings),
+        )
     return RedirectResponse("/datasets", status_code=303)

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app import jobstate
+from app import jobstate, sweepstate
 from app.config import Settings
 from app.db import Dataset, Job, session_scope
 from app.db.retry import in_transaction
@@ -33,6 +33,7 @@ from ml.train.callbacks import TrainCallbacks
 from worker import shutdown
 from worker.artifacts import describe_outputs
 from worker.store import job_dir, local_dataset, pull_job, push_job
+from worker.sweep_spec import seed_from_trial, sweep_spec
 
 log = logging.getLogger(__name__)
 PROGRESS_INTERVAL_SECONDS = 0.5
@@ -189,6 +190,8 @@ def execute_job(job_id: str, settings: Settings) -> str | None:
             "dataset": (dataset.path, dataset.format) if dataset else None,
             "dataset_id": job.dataset_id,
             "source_job_id": job.source_job_id,
+            "sweep_id": job.sweep_id,
+            **sweep_spec(session, job, settings.object_dir),
         }
     store = store_for(settings)
     output_dir = job_dir(settings, job_id)
@@ -225,7 +228,10 @@ def execute_job(job_id: str, settings: Settings) -> str | None:
         error = "cancelled by request"
     artifacts = describe_outputs(output_dir, job_prefix(job_id)) if output_dir.exists() else []
 
+    to_send: list[str] = []
+
     def end(session: Session) -> bool:
+        to_send.clear()  # a retried transaction starts over
         jobstate.record_artifacts(session, job_id=job_id, artifacts=artifacts)
         if not jobstate.finish(session, job_id=job_id, attempt=attempt, status=status, result=result, error=error):
             return False
@@ -233,11 +239,16 @@ def execute_job(job_id: str, settings: Settings) -> str | None:
             # Same transaction as the job's end: the data set is ready/invalid exactly when its job finished.
             report = (result or {}).get("report")
             record_validation(session, dataset_id=str(spec["dataset_id"]), job_id=job_id, report=report, error=error)
+        if spec["sweep_id"]:
+            # Same transaction too: the batch that ends last (or the best trial's job) moves its sweep on.
+            to_send.extend(sweepstate.advance(session, sweep_id=str(spec["sweep_id"])))
         return True
 
     if not in_transaction(settings.database_url, end, what=f"job {job_id}: finish"):
         log.warning("job %s: attempt %d no longer holds the job; result not recorded", job_id, attempt)
         return None
+    for next_id in to_send:
+        _send_again(next_id, settings)
     log.info("job %s: %s", job_id, status)
     return status
 
@@ -304,6 +315,10 @@ def _run(
     )
     params.setdefault("threads", settings.torch_threads)
     config = TrainConfig.from_dict(params)
+    if spec["type"] == "sweep":
+        from worker.sweep_batch import run_batch
+
+        return run_batch(spec, settings, source, config, callbacks)
     if spec["type"] == "evaluate":
         if not spec["source_job_id"]:
             raise MltrainError("evaluate jobs need source_job_id: a finished train job whose models to evaluate")
@@ -314,6 +329,8 @@ def _run(
     # A re-delivered or released job continues from its last complete checkpoint instead of epoch 0 (the folder
     # is the job's own, so any checkpoint in it is this job's); on a fresh disk it comes from the store first.
     pull_job(store, settings, job_id)
+    if spec.get("best_trial_dir") and not any(output_dir.glob("*.last.pt")):
+        seed_from_trial(Path(spec["best_trial_dir"]), output_dir, spec["model"])  # a sweep's best trial
     resume = any(output_dir.glob("*.last.pt"))
     summary = run_training(spec["model"], source, config, output_dir, resume=resume, callbacks=callbacks, run_id=job_id)
     return summary.to_dict()

@@ -13,7 +13,7 @@ from ml.errors import MltrainError
 # Modules that expose `register(subparsers)`. The service commands live in app/ and are optional: the ml
 # package works alone, so a missing or broken service install only removes those commands.
 COMMAND_MODULES = ("ml.cli.train", "ml.cli.export", "ml.cli.bundle", "ml.cli.datasets", "ml.cli.sweep")
-SERVICE_COMMAND_MODULES = ("app.cli",)
+SERVICE_COMMAND_MODULES = ("app.cli", "app.cli_sweeps")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,8 +19,8 @@ bearer = HTTPBearer(auto_error=False, description="an API token from `mltrain to
 Enqueue = Callable[[str, str], None]
 
 
-def get_settings_dep(request: Request) -> Settings:
-    """The app's settings (set by create_app)."""
+async def get_settings_dep(request: Request) -> Settings:
+    """The app's settings (set by create_app); async: an attribute read needs no trip through the thread pool."""
     settings: Settings = request.app.state.settings
     return settings
 

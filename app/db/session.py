@@ -60,11 +60,21 @@ def get_engine(url: str) -> Engine:
     return _ENGINES[url]
 
 
+_FACTORIES: dict[tuple[str, bool], sessionmaker[Session]] = {}
+
+
 def session_factory(url: str, *, read_only: bool = False) -> sessionmaker[Session]:
-    """A sessionmaker bound to the engine of `url`; read_only sessions must not write (SQLite: deferred BEGIN)."""
-    engine = get_engine(url)
-    bind = engine.execution_options(**{READ_ONLY: True}) if read_only else engine
-    return sessionmaker(bind=bind, expire_on_commit=False)
+    """A sessionmaker bound to the engine of `url`; read_only sessions must not write (SQLite: deferred BEGIN).
+
+    One per (url, read_only) per process: building a sessionmaker and an execution-options engine wrapper makes
+    SQLAlchemy set up its events again, which was a fifth of an API request's time.
+    """
+    key = (url, read_only)
+    if key not in _FACTORIES:
+        engine = get_engine(url)
+        bind = engine.execution_options(**{READ_ONLY: True}) if read_only else engine
+        _FACTORIES[key] = sessionmaker(bind=bind, expire_on_commit=False)
+    return _FACTORIES[key]
 
 
 @contextmanager

@@ -22,7 +22,7 @@ COPY worker worker
 COPY migrations migrations
 # Editable, so app.migrate finds alembic.ini and migrations/ beside the package in /srv/mltrain.
 RUN pip install "torch>=2.4,<2.14" --index-url https://download.pytorch.org/whl/cpu \
-    && pip install -e . && mkdir -p var/objects var/uploads /data && chown -R mltrain:mltrain var
+    && pip install -e . && mkdir -p var/objects var/uploads var/work /data && chown -R mltrain:mltrain var
 
 USER mltrain
 EXPOSE 8000

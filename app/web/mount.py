@@ -10,7 +10,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.web import docs
-from app.web.routes import compare, datasets, jobs, session, submit
+from app.web.routes import compare, datasets, jobs, session, submit, sweeps
 
 STATIC_DIR = Path(__file__).parent / "static"
 # Pages load only what the app serves itself: no CDN, no outside host, no inline script.
@@ -48,6 +48,6 @@ def mount_web(app: FastAPI) -> None:
     """Add the dashboard pages, /static and /docs + /redoc from vendored files (create the app with docs_url=None)."""
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(docs.router)
-    for module in (session, jobs, submit, compare, datasets):
+    for module in (session, jobs, submit, compare, datasets, sweeps):
         app.include_router(module.router)
     app.add_middleware(PageHeaders)

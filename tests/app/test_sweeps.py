@@ -117,8 +117,26 @@ def test_a_grid_sweep_runs_in_batches_and_its_best_trial_is_a_train_job_with_a_b
     retrain = api.client.post(f"/api/v1/sweeps/{sweep_id}/retrain", headers=alice)
     assert retrain.status_code == 202, retrain.text
     params = retrain.json()["params"]
-    assert (params["epochs"], params["early_stopping_patience"], params["val_split"]) == (
-        best["best_epoch"], 0, 0.05
-    )
+    assert (params["epochs"], params["early_stopping_patience"], params["val_split"]) == (best["best_epoch"], 0, 0.05)
     with session_scope(api.settings.database_url) as session:
         assert session.get(Job, retrain.json()["id"]).sweep_id is None  # type: ignore[union-attr]
+
+
+def test_cancel_of_a_running_sweep_waits_for_its_running_batch(api: Api) -> None:
+    from app import jobstate, sweepstate
+
+    alice = api.token("alice")
+    sweep = api.client.post("/api/v1/sweeps", json=sweep_body(), headers=alice).json()
+    running, queued = (b["job_id"] for b in sweep["batches"])
+    with session_scope(api.settings.database_url) as session:
+        attempt = jobstate.claim(session, job_id=running, lease_owner="test:1", lease_seconds=60)
+    cancelling = api.client.post(f"/api/v1/sweeps/{sweep['id']}/cancel", headers=alice).json()
+    assert (cancelling["status"], cancelling["cancel_requested"]) == ("queued", True)
+    assert [b["status"] for b in cancelling["batches"]] == ["running", "cancelled"]
+    with session_scope(api.settings.database_url) as session:
+        assert session.get(Job, running).cancel_requested  # type: ignore[union-attr]
+        assert attempt is not None and jobstate.finish(session, job_id=running, attempt=attempt, status="cancelled")
+        assert sweepstate.advance(session, sweep_id=sweep["id"]) == []  # what the worker's finish does
+    done = api.client.get(f"/api/v1/sweeps/{sweep['id']}", headers=alice).json()
+    assert (done["status"], done["best_job_id"], done["error"]) == ("cancelled", None, "cancelled by request")
+    assert queued

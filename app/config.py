@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     work_dir: Path | None = None
     # Folders whose contents may be registered as data sets (comma-separated in the environment).
     dataset_roots: Annotated[list[Path], NoDecode] = Field(default_factory=lambda: [Path("var/datasets")])
+    # s3:// prefixes whose sub-prefixes may be registered (comma-separated); workers sync them to WORK_DIR/cache.
+    dataset_url_roots: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_upload_bytes: int = Field(default=2 * 1024**3, gt=0)
     # An upload is unpacked inside its request: bound the members (each a header and an inode; 20,000 unpack in
     # about 6 s on 2 cores, ten times the largest supported data set's ~1,800 files) and the unpacked bytes.
@@ -61,6 +63,21 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [Path(part.strip()) for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("dataset_url_roots", mode="before")
+    @classmethod
+    def _split_url_roots(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("dataset_url_roots")
+    @classmethod
+    def _s3_roots(cls, value: list[str]) -> list[str]:
+        for root in value:
+            if not root.startswith("s3://") or len(root.rstrip("/")) <= len("s3://"):
+                raise ValueError(f"{root!r}: give s3://BUCKET/PREFIX prefixes (comma-separated)")
+        return [root.rstrip("/") + "/" for root in value]
 
     @field_validator("dataset_roots")
     @classmethod

@@ -56,7 +56,10 @@ class DatasetCreate(Input):
         min_length=1,
         max_length=4096,
         examples=["/srv/datasets/mood"],
-        description="absolute folder on the server, inside one of MLTRAIN_DATASET_ROOTS",
+        description=(
+            "absolute folder on the server, inside one of MLTRAIN_DATASET_ROOTS, or an s3:// prefix under "
+            "MLTRAIN_DATASET_URL_ROOTS (then format is required)"
+        ),
     )
     format: str | None = Field(
         default=None, max_length=50, examples=["audio-labels"], description="detected when omitted"

@@ -338,12 +338,12 @@ def _run(
 
 def _check_dataset_still_allowed(path: str | Path, settings: Settings, store: ObjectStore | None = None) -> None:
     """The registration check again, at run time (a symlink may have been repointed since); an `s3://` path
-    must be an upload's folder in this service's store."""
+    must be an upload's folder in this service's store or lie under MLTRAIN_DATASET_URL_ROOTS."""
     path = str(path)
     if is_url(path):
         store = store or store_for(settings)
-        if not path.startswith(store.key_url("datasets/")):
-            raise MltrainError(f"data set {path} is not in this service's object store ({store.url})")
+        if not path.startswith((store.key_url("datasets/"), *settings.dataset_url_roots)):
+            raise MltrainError(f"data set {path} is neither in the object store nor under MLTRAIN_DATASET_URL_ROOTS")
         return
     try:
         resolve_under_roots(path, settings.resolved_roots())

@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session
 from app import objects
 from app.db import Dataset, Job, utcnow
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
-from app.storage import ObjectStore
+from app.storage import ObjectStore, is_url
 from app.storage_sync import push
 from ml.data import Located, locate_dataset
+from ml.data.registry import get_format
 from ml.errors import DataError
 
 VALIDATION_QUEUE = "data"  # its own workers (and the embedded one), so a long training never holds a scan
@@ -42,6 +43,29 @@ def resolve_under_roots(path: str, roots: list[Path]) -> Path:
     if not resolved.is_dir():
         raise Unprocessable(f"path: {path} is not a folder on the server")
     return resolved
+
+
+def check_url_root(url: str, roots: list[str]) -> str:
+    """`url` as a folder-like prefix ("/"-terminated) if it lies under one of the `s3://` `roots`; else Forbidden."""
+    prefix = url.rstrip("/") + "/"
+    if ".." in prefix.split("/") or "//" in prefix.removeprefix("s3://"):
+        raise Unprocessable(f"path: {url} is not a plain s3://bucket/prefix")
+    if not any(prefix.startswith(root) for root in roots):
+        allowed = ", ".join(roots) or "none configured"
+        raise Forbidden(f"{url} is outside the allowed data-set prefixes ({allowed}); see MLTRAIN_DATASET_URL_ROOTS")
+    return prefix
+
+
+def _url_layout(fmt: str | None) -> Located:
+    """An `s3://` prefix as its own layout: the format must be given (detecting it would mean downloading files
+    into the API); the worker syncs the prefix and its scan reports a wrong layout as `invalid`."""
+    if fmt is None:
+        raise Unprocessable("format: required for an s3:// data set (the layout is not detected from a bucket)")
+    try:
+        get_format(fmt)
+    except DataError as exc:
+        raise Unprocessable(f"format: {exc}") from None
+    return Located(Path(), fmt, "")  # folder unused: the row's path is the prefix itself
 
 
 def _locate(folder: Path, fmt: str | None) -> Located:
@@ -96,10 +120,20 @@ def _record(
 
 
 def register_dataset(
-    session: Session, *, owner: str, name: str, path: str, fmt: str | None, roots: list[Path], max_attempts: int = 3
+    session: Session,
+    *,
+    owner: str,
+    name: str,
+    path: str,
+    fmt: str | None,
+    roots: list[Path],
+    max_attempts: int = 3,
+    url_roots: list[str] | None = None,
 ) -> tuple[Dataset, Job]:
-    """Record the folder (its layout located, given or detected) as validating, with its validate job."""
-    located = _locate(resolve_under_roots(path, roots), fmt)
+    """Record the folder (its layout located, given or detected) or `s3://` prefix (format given, under one of
+    `url_roots`) as validating, with its validate job."""
+    url = check_url_root(path, url_roots or []) if is_url(path) else None
+    located = _url_layout(fmt) if url else _locate(resolve_under_roots(path, roots), fmt)
     return _record(
         session,
         dataset_id=objects.new_id(),
@@ -108,6 +142,7 @@ def register_dataset(
         located=located,
         source="folder",
         max_attempts=max_attempts,
+        path=url,
     )
 
 

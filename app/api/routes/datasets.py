@@ -61,6 +61,7 @@ def register_dataset(
         fmt=body.format,
         roots=settings.registration_roots(),
         max_attempts=settings.max_attempts,
+        url_roots=settings.dataset_url_roots,
     )
     jobs_service.commit_and_send(session, job, enqueue)
     return _public(session, dataset)

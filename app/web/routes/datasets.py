@@ -104,6 +104,7 @@ async def register(
                 fmt=fmt,
                 roots=settings.registration_roots(),
                 max_attempts=settings.max_attempts,
+                url_roots=settings.dataset_url_roots,
             )
             return _registered(db, result, enqueue)
 

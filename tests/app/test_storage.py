@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -119,3 +121,9 @@ def test_settings_default_to_the_object_folder_and_refuse_unknown_urls(tmp_path:
         Settings(object_url="gs://bucket/x")
     with pytest.raises(ValueError):
         open_store("gs://bucket/x")
+
+
+def test_the_api_and_cli_start_without_boto3_when_the_store_is_local() -> None:
+    code = "import app.main, ml.cli.main, sys; print('boto3' in sys.modules or 'botocore' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "False"

@@ -111,7 +111,11 @@ def test_client_cli_submit_wait_download(stack: Stack, tmp_path) -> None:  # typ
     assert submitted.returncode == 0, submitted.stderr
     job_id = submitted.stdout.strip()
     waited = run("wait", job_id)
-    assert waited.returncode == 0 and waited.stdout.strip() == "succeeded", waited.stderr
+    # the status, then each model's test evaluation beside its baselines
+    first, *evaluation = waited.stdout.strip().splitlines()
+    assert waited.returncode == 0 and first == "succeeded", waited.stderr
+    assert [line.split(":")[0].strip() for line in evaluation] == ["groove_predictor"]
+    assert "test loss" in evaluation[0] and "baselines:" in evaluation[0]
     downloaded = run("download", job_id, "groove_predictor.json", "--output", str(tmp_path))
     assert downloaded.returncode == 0
     load_rtneural(tmp_path / "groove_predictor.json")

@@ -47,7 +47,7 @@ def test_a_good_archive_unpacks(tmp_path: Path) -> None:
         ("tar-slip", "escapes"),
         ("tar-bomb", "bomb"),
         ("windows-drive", "absolute"),
-        ("too-many", "more than 3 files"),
+        ("too-many", "more than 3 members"),
         ("bomb", "bomb"),
         ("not-an-archive", "not a zip or tar"),
     ],

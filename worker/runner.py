@@ -34,6 +34,7 @@ from worker import shutdown
 from worker.artifacts import describe_outputs
 from worker.store import job_dir, local_dataset, pull_job, push_job
 from worker.sweep_spec import seed_from_trial, sweep_spec
+from worker.sweep_store import pull_trial
 
 log = logging.getLogger(__name__)
 PROGRESS_INTERVAL_SECONDS = 0.5
@@ -191,7 +192,7 @@ def execute_job(job_id: str, settings: Settings) -> str | None:
             "dataset_id": job.dataset_id,
             "source_job_id": job.source_job_id,
             "sweep_id": job.sweep_id,
-            **sweep_spec(session, job, settings.object_dir),
+            **sweep_spec(session, job),
         }
     store = store_for(settings)
     output_dir = job_dir(settings, job_id)
@@ -329,8 +330,9 @@ def _run(
     # A re-delivered or released job continues from its last complete checkpoint instead of epoch 0 (the folder
     # is the job's own, so any checkpoint in it is this job's); on a fresh disk it comes from the store first.
     pull_job(store, settings, job_id)
-    if spec.get("best_trial_dir") and not any(output_dir.glob("*.last.pt")):
-        seed_from_trial(Path(spec["best_trial_dir"]), output_dir, spec["model"])  # a sweep's best trial
+    if spec.get("best_trial") and not any(output_dir.glob("*.last.pt")):
+        sweep_id, number = spec["best_trial"]  # a sweep's best trial: its checkpoints, from the store if need be
+        seed_from_trial(pull_trial(store, settings, sweep_id, number), output_dir, spec["model"])
     resume = any(output_dir.glob("*.last.pt"))
     summary = run_training(spec["model"], source, config, output_dir, resume=resume, callbacks=callbacks, run_id=job_id)
     return summary.to_dict()

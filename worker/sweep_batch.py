@@ -1,29 +1,31 @@
 """A sweep job: one batch of a sweep's trials, asked from the sweep's Optuna journal, trained in stacks, told.
 
-The journal (OBJECT_DIR/sweeps/<id>/study.journal) is shared by every batch job of the sweep, on any worker that
-sees the object folder. Each asked trial carries its batch index as a user attribute, so a re-delivered batch
-(its worker died, or stopped on shutdown) finds the same trials with the same params and resumes them from their
-checkpoints; only trials it never asked are asked anew. Asking holds a file lock: GridSampler picks an unvisited
-point from what the journal holds, so two batches asking at once could otherwise pick the same point.
+The journal lives in the service database (app.sweep_journal), shared by every batch job of the sweep on any
+machine. Each asked trial carries its batch index as a user attribute, so a re-delivered batch (its worker died,
+or stopped on shutdown) finds the same trials with the same params and resumes them from their checkpoints,
+pulled from the object store first (worker.sweep_store); only trials it never asked are asked anew. Asking holds
+the sweep's ask lease (app.sweep_ask_lock): GridSampler picks an unvisited point from what the journal holds, so
+two batches asking at once could otherwise pick the same point.
 """
 
 from __future__ import annotations
 
-import fcntl
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app import sweepstate
 from app.config import Settings
 from app.db.retry import in_transaction
+from app.storage import ObjectStore, store_for
+from app.sweep_ask_lock import ask_lock
+from app.sweep_journal import sweep_storage
 from ml.config import TrainConfig
 from ml.pipeline import DataSource
 from ml.sweep.runner import SweepCallbacks, TrialRecord, train_asked
 from ml.sweep.search import ask_batch, open_study
 from ml.sweep.space import Param, apply_params, parse_space
+from worker.sweep_store import pull_trial, push_trial, sweep_work_dir
 
 if TYPE_CHECKING:
     import optuna
@@ -32,16 +34,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 STATES = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed"}
-
-
-@contextmanager
-def _ask_lock(folder: Path) -> Iterator[None]:
-    with (folder / "ask.lock").open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def batch_handles(
@@ -81,8 +73,11 @@ def _told_row(trial: optuna.trial.FrozenTrial, index: int) -> dict[str, Any]:
 class BatchCallbacks(SweepCallbacks):
     """Per-trial metrics rows (model "trial-NNNN") and progress on the batch job; stops on cancel or lease loss."""
 
-    def __init__(self, job: JobCallbacks, settings: Settings, sweep_id: str, index: int, epochs: dict[int, int]):
-        self.job, self.settings, self.sweep_id, self.index = job, settings, sweep_id, index
+    def __init__(
+        self, job: JobCallbacks, settings: Settings, store: ObjectStore, sweep_id: str, index: int,
+        epochs: dict[int, int],
+    ) -> None:  # fmt: skip
+        self.job, self.settings, self.store, self.sweep_id, self.index = job, settings, store, sweep_id, index
         self.planned, self.done = epochs, dict.fromkeys(epochs, 0)
 
     def on_epoch_end(self, trial: int, row: dict[str, Any]) -> None:
@@ -96,8 +91,15 @@ class BatchCallbacks(SweepCallbacks):
         self.job.flush()
 
     def on_checkpoint(self, trial: int, path: Path, epoch: int) -> None:
-        """Metrics up to the checkpoint are written with it, so a resumed trial's curve has no gap."""
+        """Metrics up to the checkpoint are written with it, so a resumed trial's curve has no gap; the trial's
+        folder goes to the store, so a batch re-delivered to another machine resumes from this checkpoint."""
         self.job.flush(force=True)
+        if self.job.stop_reason == "lease_lost":  # the batch's new owner writes from now on
+            return
+        try:
+            push_trial(self.store, self.settings, self.sweep_id, trial)
+        except Exception:  # the store is unreachable: training goes on, the next checkpoint or the end retries
+            log.exception("sweep %s: could not push trial %d's checkpoint of epoch %d", self.sweep_id, trial, epoch)
 
     def on_trial_complete(self, record: TrialRecord) -> None:
         """Record the told trial on the sweep's trial table (fenced by this attempt)."""
@@ -127,23 +129,29 @@ def run_batch(
 ) -> dict[str, Any]:
     """Ask (or find again) this batch's trials, train them in stacks, tell them; the job's result lists them."""
     sweep, index = spec["sweep"], int(spec["sweep_batch"])
-    folder = sweepstate.sweep_folder(settings.object_dir, sweep["id"])
+    store = store_for(settings)
+    folder = sweep_work_dir(settings, sweep["id"])
     folder.mkdir(parents=True, exist_ok=True)
     params = parse_space(sweep["model"], sweep["space"], config)
     size = min(sweep["batch_size"], sweep["trials"] - index * sweep["batch_size"])
-    with _ask_lock(folder):
-        study = open_study(folder / "study.journal", sweep["strategy"], params, sweep["seed"], sweep["pruner"])
+    storage = sweep_storage(settings.database_url, sweep["id"])
+    with ask_lock(settings.database_url, sweep["id"]):
+        study = open_study(None, sweep["strategy"], params, sweep["seed"], sweep["pruner"], storage=storage)
         handles, told = batch_handles(study, params, index, size)
+    for handle in handles:  # a re-delivered batch resumes its trials from their stored checkpoints
+        pull_trial(store, settings, sweep["id"], handle.number)
     log.info("sweep %s batch %d: %d trial(s) to train, %d already told", sweep["id"], index, len(handles), len(told))
     write(settings, callbacks, sweep["id"],
           [*(_told_row(t, index) for t in told), *(_row(h.number, index, dict(h.params), "running", None)
                                                    for h in handles)])  # fmt: skip
     in_transaction(settings.database_url, lambda s: sweepstate.mark_started(s, sweep_id=sweep["id"]), what="sweep")
     planned = {h.number: apply_params(sweep["model"], config, h.params).epochs for h in handles}
-    bridge = BatchCallbacks(callbacks, settings, sweep["id"], index, planned)
+    bridge = BatchCallbacks(callbacks, settings, store, sweep["id"], index, planned)
     cancelled = False
     if handles:
         cancelled = train_asked(sweep["model"], source, config, handles, folder, study, callbacks=bridge,
                                 objective=sweep["objective"], run_id=sweep["id"])  # fmt: skip
+    for handle in handles:  # every checkpoint was pushed already; this retries any push that failed
+        push_trial(store, settings, sweep["id"], handle.number)
     numbers = sorted([*(h.number for h in handles), *(t.number for t in told)])
     return {"sweep_id": sweep["id"], "batch": index, "trials": numbers, "cancelled": cancelled}

@@ -8,14 +8,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app import sweepstate
 from app.db import Job, Sweep
 
 SETTINGS = ("id", "model", "space", "strategy", "trials", "batch_size", "objective", "seed", "pruner")
 
 
-def sweep_spec(session: Session, job: Job, object_dir: Path) -> dict[str, Any]:
-    """Extra spec entries: a sweep job's batch and sweep settings; the best trial's checkpoint folder for the
+def sweep_spec(session: Session, job: Job) -> dict[str, Any]:
+    """Extra spec entries: a sweep job's batch and sweep settings; the best trial (sweep id, number) for the
     train job of a sweep's best trial; nothing for other jobs."""
     sweep = session.get(Sweep, job.sweep_id) if job.sweep_id else None
     if sweep is None:
@@ -24,7 +23,7 @@ def sweep_spec(session: Session, job: Job, object_dir: Path) -> dict[str, Any]:
         return {"sweep_batch": job.sweep_batch, "sweep": {k: getattr(sweep, k) for k in SETTINGS}}
     best = (sweep.result or {}).get("best_trial")
     if job.type == "train" and best is not None:
-        return {"best_trial_dir": str(sweepstate.trial_folder(object_dir, sweep.id, int(best)))}
+        return {"best_trial": (sweep.id, int(best))}
     return {}
 
 

@@ -157,6 +157,9 @@ class Sweep(Base):
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
     best_job_id: Mapped[str | None] = mapped_column(String(32))
+    # The lease on asking new trials (app.sweep_ask_lock): one batch job at a time, on any machine.
+    ask_owner: Mapped[str | None] = mapped_column(String(100))
+    ask_expires: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     started_at: Mapped[datetime | None] = mapped_column()
@@ -181,6 +184,15 @@ class SweepTrial(Base):
     best_val_loss: Mapped[float | None] = mapped_column(Float)
     stop_reason: Mapped[str | None] = mapped_column(String(30))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SweepJournalEntry(Base):
+    """One Optuna journal log of a sweep's study (app.sweep_journal): `seq` counts from 0 per sweep, no gaps."""
+
+    __tablename__ = "sweep_journal"
+    sweep_id: Mapped[str] = mapped_column(ForeignKey("sweeps.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    log: Mapped[str] = mapped_column(Text)  # Optuna's log dict as JSON text: the same bytes on every dialect
 
 
 class JobMetric(Base):

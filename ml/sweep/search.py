@@ -83,12 +83,22 @@ def make_pruner(name: str) -> optuna.pruners.BasePruner:
     raise ConfigError(f"unknown pruner {name!r}; choose one of {', '.join(PRUNERS)}")
 
 
-def open_study(path: Path | None, strategy: str, params: list[Param], seed: int, pruner: str) -> optuna.study.Study:
-    """A minimizing study, kept in a journal file at `path` (resumable) or in memory when path is None."""
+def open_study(
+    path: Path | None,
+    strategy: str,
+    params: list[Param],
+    seed: int,
+    pruner: str,
+    *,
+    storage: optuna.storages.BaseStorage | None = None,
+) -> optuna.study.Study:
+    """A minimizing study, kept in `storage` (the service's database journal), else in a journal file at `path`
+    (resumable), else in memory."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = journal_storage(path) if path is not None else None
+    if storage is None and path is not None:
+        storage = journal_storage(path)
     return optuna.create_study(
         study_name="sweep",
         storage=storage,

@@ -12,7 +12,17 @@ from app.db import get_engine
 from app.migrate import alembic_config, check, upgrade
 from tests.app.conftest import create_postgres_database, drop_postgres_database
 
-TABLES = {"api_tokens", "datasets", "jobs", "job_metrics", "artifacts", "sweeps", "sweep_trials", "alembic_version"}
+TABLES = {
+    "api_tokens",
+    "datasets",
+    "jobs",
+    "job_metrics",
+    "artifacts",
+    "sweeps",
+    "sweep_trials",
+    "sweep_journal",
+    "alembic_version",
+}
 
 
 def _round_trip(url: str) -> None:

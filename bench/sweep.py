@@ -2,8 +2,9 @@
 
 Same process, same data (synthetic, --samples rows), same epochs and the same K configurations (learning rates
 spread over a log range, two weight decays), batch 64, one torch thread, no early stopping, checkpoints at the end.
-Reports trials per minute, the ratio, and the fraction of this core's FP32 matmul peak each loop reaches
-(3x the forward multiply-adds per sample per step, over the whole wall time including validation and checkpoints).
+Reports trials per minute, the ratio, the planner's stack size (ml.sweep.stack_size) and its speed, and the
+fraction of this core's FP32 matmul peak each loop reaches (3x the forward multiply-adds per sample per step,
+over the whole wall time including validation and checkpoints).
 Run: .venv/bin/python -m bench.sweep [--samples 4096] [--epochs 2] [--trials 8 32] [--models ...]
 """
 
@@ -23,6 +24,7 @@ from ml.config import TrainConfig
 from ml.models import MODEL_KEYS, build_model
 from ml.models.layers import DenseSpec
 from ml.sweep.plan import TrialPlan
+from ml.sweep.stack_size import planned_stack_size
 from ml.sweep.stacked import train_stack
 from ml.synthetic import make_synthetic
 from ml.train.trainer import train_model
@@ -84,6 +86,14 @@ def main() -> None:
                 start = time.perf_counter()
                 train_stack(key, dataset, [TrialPlan(i, c, root / f"stack{i}") for i, c in enumerate(plans)])
                 stacked = time.perf_counter() - start
+                size = planned_stack_size(key, plans[0], count)
+                planned = solo if size == 1 else stacked  # the same work as one of the two loops above
+                if 1 < size < count:
+                    start = time.perf_counter()
+                    for begin in range(0, count, size):
+                        chunk = [TrialPlan(i, plans[i], root / f"plan{i}") for i in range(begin, begin + size)]
+                        train_stack(key, dataset, chunk)
+                    planned = time.perf_counter() - start
             train_rows = math.floor(args.samples * 0.6)  # about: the seeded split holds out 20% + 20%
             work = 3 * forward_flops(key) * train_rows * args.epochs * count
             print(json.dumps({
@@ -91,6 +101,8 @@ def main() -> None:
                 "solo_trials_per_min": round(60 * count / solo, 1),
                 "stacked_trials_per_min": round(60 * count / stacked, 1),
                 "speedup": round(solo / stacked, 2),
+                "planned_stack": size, "planned_trials_per_min": round(60 * count / planned, 1),
+                "planned_speedup": round(solo / planned, 2),
                 "solo_fraction_of_peak": round(work / solo / peak, 3),
                 "stacked_fraction_of_peak": round(work / stacked / peak, 3),
             }), flush=True)  # fmt: skip

@@ -30,6 +30,7 @@ from ml.pipeline import DataSource, TrainingSummary, load_training_data, run_tra
 from ml.sweep.plan import TrialPlan, group_into_stacks
 from ml.sweep.search import PRUNERS, ask_batch, check_strategy, journal_storage, open_study
 from ml.sweep.space import apply_params, parse_space
+from ml.sweep.stack_size import planned_stack_size
 from ml.sweep.stacked import StackCallbacks, TrialOutcome, prepare_stack_data, train_stack
 
 log = logging.getLogger(__name__)
@@ -170,7 +171,7 @@ def run_sweep(
         if not handles:
             break
         if _train_batch(model_key, source, base_config, handles, output_dir, study, callbacks, reported, datasets,
-                        result, objective, run_id):  # fmt: skip
+                        result, objective, run_id, max_stack=batch if stack_size or not stack else None):  # fmt: skip
             result.cancelled = True
             break
         _write_sweep_json(output_dir, study, result)
@@ -201,30 +202,40 @@ def _train_batch(
     result: SweepResult,
     objective: str,
     run_id: str,
+    max_stack: int | None = None,
 ) -> bool:
-    """Train one asked batch in stacks and tell the study; True when the caller cancelled."""
+    """Train one asked batch in stacks and tell the study; True when the caller cancelled. Stacks hold at most
+    `max_stack` trials (--stack-size / --no-stack), else what ml.sweep.stack_size plans for the model."""
     by_number = {h.number: h for h in handles}
     plans = [
         TrialPlan(h.number, apply_params(model_key, base_config, h.params), trial_folder(output_dir, h.number))
         for h in handles
     ]
     bridge = _Bridge(by_number, callbacks, reported)
-    for members in group_into_stacks(model_key, plans, max_size=len(plans)):
+    from ml.train.device import resolve_device
+
+    def train_one(members: list[TrialPlan], device: Any) -> bool:
         config = members[0].config
         data_key = json.dumps({f: config.to_dict()[f] for f in DATA_FIELDS}, sort_keys=True, default=str)
         if data_key not in datasets:
             datasets[data_key] = load_training_data(model_key, source, config)
         dataset = datasets[data_key]
         result.stacks.append([p.number for p in members])
-        from ml.train.device import resolve_device
-
-        data = prepare_stack_data(model_key, dataset, members[0], resolve_device(config.device))
+        data = prepare_stack_data(model_key, dataset, members[0], device)
         outcomes = train_stack(model_key, dataset, members, callbacks=bridge, run_id=run_id, data=data)
         if any(o.stop_reason == "cancelled" for o in outcomes):
             return True
         for plan, outcome in zip(members, outcomes, strict=True):
             record = _tell(study, by_number[plan.number], plan, outcome, objective, data, model_key, output_dir)
             callbacks.on_trial_complete(record)
+        return False
+
+    for group in group_into_stacks(model_key, plans, max_size=len(plans)):
+        device = resolve_device(group[0].config.device)
+        size = max_stack or planned_stack_size(model_key, group[0].config, len(group))
+        for begin in range(0, len(group), size):
+            if train_one(group[begin : begin + size], device):
+                return True
     return False
 
 

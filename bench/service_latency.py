@@ -513,7 +513,8 @@ def main() -> None:
         "each request's scheduled send time (no coordinated omission), while a synthetic `model: all` job trains "
         f"(`{json.dumps(LONG)}`). Baseline (`bench/plain_app.py`): plain FastAPI + SQLAlchemy reading one row by "
         "primary key from a table in the same database (ORM session per request, same pool sizing), and plain "
-        "FastAPI returning a constant; GET /jobs/{id} carries the bearer token (two sessions: token lookup, row read).",
+        "FastAPI returning a constant; GET /jobs/{id} carries the bearer token (token check and row read: one "
+        "session, one thread-pool call).",
         "", table(results, args), "",
         "Load average: 1-minute, before / after the closed-loop runs / after the open-loop runs (the machine is "
         "shared with other work, so the load before includes it).",

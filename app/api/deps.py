@@ -1,4 +1,4 @@
-"""Typed dependencies: settings, a database session per request, the current owner, the enqueue function."""
+"""Typed dependencies: settings, database sessions, the caller's credentials and owner, the enqueue function."""
 
 from __future__ import annotations
 
@@ -9,11 +9,9 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from app.api.auth import Credentials, credentials_of
 from app.config import Settings
 from app.db import session_scope
-from app.errors import Unauthorized
-from app.services.tokens import authenticate, touch_if_due
-from app.web.auth import session_from_request
 
 bearer = HTTPBearer(auto_error=False, description="an API token from `mltrain tokens create`")
 Enqueue = Callable[[str, str], None]
@@ -47,24 +45,26 @@ SessionDep = Annotated[Session, Depends(get_session)]
 ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 
 
-def get_owner(
+async def get_credentials(
     request: Request,
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> str:
+) -> Credentials:
+    """The request's credentials, from its headers only (async: no thread-pool hop; 401 here if it has none)."""
+    return credentials_of(request, settings, credentials.credentials if credentials else None)
+
+
+CredentialsDep = Annotated[Credentials, Depends(get_credentials)]
+
+
+def get_owner(credentials: CredentialsDep) -> str:
     """The owner behind the bearer token, else (GET/HEAD only) a dashboard session cookie; 401 without either."""
-    if credentials is None:
-        # The dashboard's pages read the events stream and download artifacts with their session cookie. Only
-        # safe methods accept it: every change made through the API needs the bearer token (no CSRF surface).
-        if request.method in ("GET", "HEAD") and (web := session_from_request(request, settings)) is not None:
-            return web.owner
-        raise Unauthorized("missing bearer token (Authorization: Bearer <token>)")
-    with session_scope(settings.database_url, read_only=True) as session:
-        token = authenticate(session, token=credentials.credentials)
-        owner, token_id, last_used = token.owner, token.id, token.last_used_at
+    url = credentials.settings.database_url
+    with session_scope(url, read_only=True) as session:
+        caller = credentials.identify(session)
     # last_used_at moves at most once a minute: most requests are one read, with no write lock on SQLite.
-    touch_if_due(settings.database_url, token_id=token_id, last_used_at=last_used)
-    return owner
+    caller.record_use(url)
+    return caller.owner
 
 
 CurrentOwner = Annotated[str, Depends(get_owner)]

@@ -37,17 +37,17 @@ def _sqlite_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine for `url` with the right per-dialect settings."""
+def make_engine(url: str, **pool: Any) -> Engine:
+    """Create an engine for `url` with the right per-dialect settings; `pool` overrides the pool's sizing (tests)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, **{"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20, **pool})
 
 
 _ENGINES: dict[str, Engine] = {}

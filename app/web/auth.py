@@ -22,6 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from fastapi import Request, Response
+from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import ApiToken, session_scope
@@ -91,28 +92,52 @@ def make_cookie(settings: Settings, token: ApiToken, *, now: float | None = None
     return f"{payload}.{_b64(_mac(session_secret(settings), payload, token.token_hash))}"
 
 
-def read_session(settings: Settings, value: str | None, *, now: float | None = None) -> WebSession | None:
-    """The session a cookie value stands for, or None (malformed, forged, expired, or its token revoked)."""
+@dataclass(frozen=True)
+class _Claims:
+    """A well-formed, unexpired cookie's contents, not yet checked against its token row."""
+
+    payload: str
+    signature: bytes
+    token_id: int
+    expires: int
+    nonce: str
+
+
+def _claims(value: str | None, now: float | None) -> _Claims | None:
     if not value or value.count(".") != 1 or len(value) > 1024:
         return None
     payload, signature = value.split(".")
     try:
         data = json.loads(_unb64(payload))
-        token_id, expires, nonce = int(data["t"]), int(data["e"]), str(data["n"])
-        given = _unb64(signature)
+        claims = _Claims(payload, _unb64(signature), int(data["t"]), int(data["e"]), str(data["n"]))
     except (ValueError, KeyError, TypeError, binascii.Error):
         return None
-    if expires < (now if now is not None else time.time()):
+    return claims if claims.expires >= (now if now is not None else time.time()) else None
+
+
+def read_session(settings: Settings, value: str | None, *, now: float | None = None) -> WebSession | None:
+    """The session a cookie value stands for, or None (malformed, forged, expired, or its token revoked)."""
+    if _claims(value, now) is None:  # no database session for a missing or malformed cookie
         return None
     with session_scope(settings.database_url, read_only=True) as db:
-        token = db.get(ApiToken, token_id)
-        if token is None or token.revoked_at is not None:
-            return None
-        owner, name, token_hash = token.owner, token.name, token.token_hash
-    secret = session_secret(settings)
-    if not hmac.compare_digest(given, _mac(secret, payload, token_hash)):
+        return read_session_in(db, settings, value, now=now)
+
+
+def read_session_in(
+    db: Session, settings: Settings, value: str | None, *, now: float | None = None
+) -> WebSession | None:
+    """read_session in the caller's database session (API reads check the cookie in the session they read with)."""
+    claims = _claims(value, now)
+    if claims is None:
         return None
-    return WebSession(owner=owner, token_id=token_id, token_name=name, csrf=csrf_for(secret, nonce), expires_at=expires)
+    token = db.get(ApiToken, claims.token_id)
+    if token is None or token.revoked_at is not None:
+        return None
+    secret = session_secret(settings)
+    if not hmac.compare_digest(claims.signature, _mac(secret, claims.payload, token.token_hash)):
+        return None
+    csrf = csrf_for(secret, claims.nonce)
+    return WebSession(token.owner, claims.token_id, token.name, csrf, claims.expires)
 
 
 def session_from_request(request: Request, settings: Settings) -> WebSession | None:

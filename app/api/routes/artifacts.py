@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, Response, StreamingResponse
+from sqlalchemy.orm import Session
 
 from app.api.deps import CurrentOwner, ReadSessionDep, SettingsDep
+from app.api.reader import ReaderDep
 from app.schemas import ArtifactPublic
 from app.services import artifacts as service
 from app.storage import store_for
@@ -14,10 +16,13 @@ router = APIRouter(prefix="/jobs/{job_id}/artifacts", tags=["artifacts"])
 
 
 @router.get("", response_model=list[ArtifactPublic])
-def list_artifacts(job_id: str, owner: CurrentOwner, session: ReadSessionDep) -> list[ArtifactPublic]:
+async def list_artifacts(job_id: str, reader: ReaderDep) -> list[ArtifactPublic]:
     """Name, size, sha256, kind and content type of each file."""
-    rows = service.list_artifacts(session, owner=owner, job_id=job_id)
-    return [ArtifactPublic.model_validate(r) for r in rows]
+
+    def read(session: Session, owner: str) -> list[ArtifactPublic]:
+        return [ArtifactPublic.model_validate(r) for r in service.list_artifacts(session, owner=owner, job_id=job_id)]
+
+    return await reader(read)
 
 
 @router.get(

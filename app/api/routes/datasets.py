@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
-from app.api.deps import CurrentOwner, EnqueueDep, ReadSessionDep, SessionDep, SettingsDep
+from app.api.deps import CurrentOwner, EnqueueDep, SessionDep, SettingsDep
+from app.api.reader import ReaderDep
 from app.api.uploads import receive_upload
 from app.db import Dataset
 from app.errors import Unprocessable
@@ -104,24 +105,29 @@ async def upload_dataset(
 
 
 @router.get("", response_model=DatasetsPublic)
-def list_datasets(
-    owner: CurrentOwner,
-    session: ReadSessionDep,
+async def list_datasets(
+    reader: ReaderDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> DatasetsPublic:
     """The caller's data sets, newest first."""
-    rows, count = service.list_datasets(session, owner=owner, limit=limit, offset=offset)
-    jobs = service.validation_jobs(session, rows)
-    states = [service.dataset_state(row, jobs.get(row.validation_job_id or "")) for row in rows]
-    data = [dataset_public(row, state) for row, state in zip(rows, states, strict=True)]
-    return DatasetsPublic(data=data, count=count)
+
+    def read(session: Session, owner: str) -> DatasetsPublic:
+        rows, count = service.list_datasets(session, owner=owner, limit=limit, offset=offset)
+        jobs = service.validation_jobs(session, rows)
+        states = [service.dataset_state(row, jobs.get(row.validation_job_id or "")) for row in rows]
+        data = [dataset_public(row, state) for row, state in zip(rows, states, strict=True)]
+        return DatasetsPublic(data=data, count=count)
+
+    return await reader(read)
 
 
 @router.get("/{dataset_id}", response_model=DatasetPublic)
-def get_dataset(dataset_id: str, owner: CurrentOwner, session: ReadSessionDep) -> DatasetPublic:
+async def get_dataset(dataset_id: str, reader: ReaderDep) -> DatasetPublic:
     """One data set: its status, the scan's progress while validating, then its report."""
-    return _public(session, service.get_dataset(session, owner=owner, dataset_id=dataset_id))
+    return await reader(
+        lambda session, owner: _public(session, service.get_dataset(session, owner=owner, dataset_id=dataset_id))
+    )
 
 
 @router.delete("/{dataset_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -8,13 +8,12 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
 
-from app.api.deps import CurrentOwner, EnqueueDep, ReadSessionDep, SessionDep, SettingsDep
-from app.config import Settings
-from app.db import session_scope
-from app.errors import NotFound
+from app.api.deps import CurrentOwner, EnqueueDep, SessionDep, SettingsDep
+from app.api.reader import Read, ReaderDep
+from app.errors import NotFound, Unauthorized
 from app.schemas import JobCreate, JobPublic, JobsPublic, JobStatus, JobType, MetricPublic, job_public
 from app.services import jobs as service
 
@@ -57,9 +56,8 @@ def submit_job(
 
 
 @router.get("", response_model=JobsPublic)
-def list_jobs(
-    owner: CurrentOwner,
-    session: ReadSessionDep,
+async def list_jobs(
+    reader: ReaderDep,
     status_: Annotated[JobStatus | None, Query(alias="status")] = None,
     type_: Annotated[JobType | None, Query(alias="type")] = None,
     model: Annotated[str | None, Query(max_length=50)] = None,
@@ -67,23 +65,36 @@ def list_jobs(
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> JobsPublic:
     """The caller's jobs, newest first, filtered by status, type and model."""
-    rows, count = service.list_jobs(
-        session, owner=owner, status=status_, type_=type_, model=model, limit=limit, offset=offset
-    )
-    return JobsPublic(data=[job_public(r) for r in rows], count=count)
+
+    def read(session: Session, owner: str) -> JobsPublic:
+        rows, count = service.list_jobs(
+            session, owner=owner, status=status_, type_=type_, model=model, limit=limit, offset=offset
+        )
+        return JobsPublic(data=[job_public(r) for r in rows], count=count)
+
+    return await reader(read)
+
+
+def _job(job_id: str) -> Read[JobPublic]:
+    """The read of one job's public view (GET /jobs/{id} and each events poll)."""
+    return lambda session, owner: job_public(service.get_job(session, owner=owner, job_id=job_id))
 
 
 @router.get("/{job_id}", response_model=JobPublic)
-def get_job(job_id: str, owner: CurrentOwner, session: ReadSessionDep) -> JobPublic:
+async def get_job(job_id: str, reader: ReaderDep) -> JobPublic:
     """Status, progress (epoch, total, fraction, ETA), latest metrics, error, timestamps, attempt."""
-    return job_public(service.get_job(session, owner=owner, job_id=job_id))
+    return await reader(_job(job_id))
 
 
 @router.get("/{job_id}/metrics", response_model=list[MetricPublic])
-def get_metrics(job_id: str, owner: CurrentOwner, session: ReadSessionDep) -> list[MetricPublic]:
+async def get_metrics(job_id: str, reader: ReaderDep) -> list[MetricPublic]:
     """Per-epoch history rows, ordered by model and epoch."""
-    rows = service.job_metrics(session, owner=owner, job_id=job_id)
-    return [MetricPublic(model=r.model, epoch=r.epoch, values=r.values) for r in rows]
+
+    def read(session: Session, owner: str) -> list[MetricPublic]:
+        rows = service.job_metrics(session, owner=owner, job_id=job_id)
+        return [MetricPublic(model=r.model, epoch=r.epoch, values=r.values) for r in rows]
+
+    return await reader(read)
 
 
 @router.post("/{job_id}/cancel", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic)
@@ -92,19 +103,16 @@ def cancel_job(job_id: str, owner: CurrentOwner, session: SessionDep) -> JobPubl
     return job_public(service.cancel_job(session, owner=owner, job_id=job_id))
 
 
-def _snapshot(settings: Settings, owner: str, job_id: str) -> JobPublic:
-    with session_scope(settings.database_url, read_only=True) as session:
-        return job_public(service.get_job(session, owner=owner, job_id=job_id))
-
-
 @router.get(
     "/{job_id}/events",
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {"example": 'event: status\ndata: {"id": "...", ...}\n\n'}}}},
 )
-async def job_events(job_id: str, owner: CurrentOwner, settings: SettingsDep) -> StreamingResponse:
+async def job_events(job_id: str, reader: ReaderDep, settings: SettingsDep) -> StreamingResponse:
     """Server-sent events: `status` when the status changes, `progress` when anything else does; ends when finished."""
-    first = await run_in_threadpool(_snapshot, settings, owner, job_id)  # 404 before the stream starts
+    # Each poll is one short read (no session lasts as long as the stream) and re-checks the credentials, so a
+    # revoked token or signed-out cookie ends the stream at its next poll.
+    first = await reader(_job(job_id))  # 401/404 before the stream starts
 
     async def stream() -> AsyncIterator[str]:
         loop = asyncio.get_running_loop()
@@ -127,8 +135,8 @@ async def job_events(job_id: str, owner: CurrentOwner, settings: SettingsDep) ->
                 return
             await asyncio.sleep(settings.events_poll_seconds)
             try:
-                current = await run_in_threadpool(_snapshot, settings, owner, job_id)
-            except NotFound:  # deleted while watched
+                current = await reader(_job(job_id))
+            except (NotFound, Unauthorized):  # deleted while watched, or the token was revoked
                 return
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}

@@ -25,7 +25,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sweep.add_argument("--trials", type=int, default=None, help="number of trials (grid: default every point)")
     sweep.add_argument("--output", type=Path, required=True, help="sweep folder to write (rerun it to resume)")
     sweep.add_argument("--no-stack", action="store_true", help="train trials one at a time instead of stacked")
-    sweep.add_argument("--stack-size", type=int, default=None, help="trials asked and trained together (max)")
+    sweep.add_argument(
+        "--stack-size",
+        type=int,
+        default=None,
+        help="trials asked and trained together (max); default: the planner's size per model, see docs/sweeps.md",
+    )
     sweep.add_argument("--pruner", choices=PRUNERS, default="median", help="prune weak trials early (default median)")
     sweep.add_argument("--objective", choices=("val_loss", "test_loss"), default="val_loss")
     sweep.add_argument("--search-seed", type=int, default=0, help="seed of the sampler (default 0)")

@@ -101,6 +101,11 @@ class BatchCallbacks(SweepCallbacks):
         except Exception:  # the store is unreachable: training goes on, the next checkpoint or the end retries
             log.exception("sweep %s: could not push trial %d's checkpoint of epoch %d", self.sweep_id, trial, epoch)
 
+    def on_resume(self, trial: int, history: list[dict[str, Any]]) -> None:
+        """Re-insert the checkpoint's history rows (upserted by model and epoch), as JobCallbacks.on_resume does."""
+        self.job.pending.extend((f"trial-{trial:04d}", dict(row)) for row in history)
+        self.done[trial] = len(history)
+
     def on_trial_complete(self, record: TrialRecord) -> None:
         """Record the told trial on the sweep's trial table (fenced by this attempt)."""
         self.done[record.number] = self.planned.get(record.number, record.epochs)

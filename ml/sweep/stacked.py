@@ -62,6 +62,9 @@ class StackCallbacks:
     def on_checkpoint(self, trial: int, path: Path, epoch: int) -> None:
         """A trial's last checkpoint was written atomically."""
 
+    def on_resume(self, trial: int, history: list[dict[str, Any]]) -> None:
+        """A trial resumes from a checkpoint whose metrics history is `history` (one row per done epoch)."""
+
     def should_stop(self) -> bool:
         """Polled between batches; True ends the run, every trial keeping its last checkpoint (resumable)."""
         return False
@@ -212,6 +215,9 @@ def train_stack(
         )
         if resume and checkpoints.restore(trial, row, net, optimizer):
             log.info("%s: trial %d resumes after epoch %d", model_key, plan.number, trial.epoch)
+            # A kill between the checkpoint's write and its metrics flush would leave a gap: the checkpoint's own
+            # history is the truth for the epochs it holds (as ml.train.trainer does for one model).
+            callbacks.on_resume(plan.number, list(trial.history))
         trials.append(trial)
     rows = list(range(len(trials)))  # rows[i]: the stack row of trials[i] (changes when the stack is compacted)
     started_finished = {t.plan.number for t in trials if t.finished}

@@ -37,17 +37,24 @@ def _sqlite_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+# More connections than the API's thread pool has threads (anyio's default: 40). A sync route whose session
+# dependency holds a connection still needs a pool thread to finish (FastAPI validates the response in another
+# thread-pool call); with fewer connections than threads, a burst could park every thread waiting for a
+# connection while the holders wait for a thread: frozen until the pool timeout. With more, no thread waits.
+POOL = {"pool_size": 10, "max_overflow": 35}
+
+
 def make_engine(url: str, **pool: Any) -> Engine:
     """Create an engine for `url` with the right per-dialect settings; `pool` overrides the pool's sizing (tests)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **{**POOL, **pool})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, **{"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20, **pool})
+    return create_engine(url, **{"pool_pre_ping": True, **POOL, **pool})
 
 
 _ENGINES: dict[str, Engine] = {}

@@ -104,6 +104,9 @@ class _Bridge(StackCallbacks):
     def on_trial_end(self, trial: int, outcome: TrialOutcome) -> None:
         self.outer.on_trial_end(trial, outcome)
 
+    def on_resume(self, trial: int, history: list[dict[str, Any]]) -> None:
+        self.outer.on_resume(trial, history)
+
     def should_stop(self) -> bool:
         return self.outer.should_stop()
 

@@ -51,6 +51,7 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyp
         object_dir=tmp / "objects",
         dataset_roots=[tmp / "datasets"],
         max_upload_bytes=1 << 16,
+        max_active_jobs_per_owner=100_000,  # the fuzzers queue many jobs no worker takes; the limit has its own tests
     )
     upgrade(config.database_url)
     with session_scope(config.database_url) as session:

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
+from app.api import API_PREFIX
 from app.api.deps import Enqueue
+from app.api.links import add_links
 from app.api.routes import artifacts, bundle, datasets, health, jobs, sweeps
 from app.config import Settings, get_settings
 from app.db import get_engine
 from app.errors import install_error_handlers
 from app.schemas import ERROR_RESPONSES
 from app.web.mount import mount_web
-
-API_PREFIX = "/api/v1"
 
 
 def broker_enqueue(settings: Settings) -> Enqueue:
@@ -62,4 +63,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router())
     app.include_router(health.router)
     mount_web(app)
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI's schema (built once, cached on the app) with the links of app/api/links.py."""
+        if app.openapi_schema is None:
+            app.openapi_schema = add_links(FastAPI.openapi(app))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

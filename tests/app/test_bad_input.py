@@ -380,3 +380,24 @@ def test_the_message_names_the_field(api: Api, body: dict[str, Any], field: str)
 def test_nul_in_a_path_id_names_the_parameter(api: Api) -> None:
     response = api.client.get(JOBS + "/a%00b", headers=api.token("alice"))
     assert response.status_code == 422 and response.json()["detail"] == "job_id: contains a NUL byte"
+
+
+@pytest.mark.parametrize(
+    ("query", "detail"),
+    [
+        ("?limt=5", "query limt: not a parameter of this operation (its parameters: limit, model, offset, status,"),
+        ("?=false", "query (empty name): not a parameter of this operation"),
+        ("?limit=1&limit=2", "query limit: given more than once; it takes one value"),
+    ],
+)
+def test_unknown_or_repeated_query_parameters_are_refused(api: Api, query: str, detail: str) -> None:
+    response = api.client.get(JOBS + query, headers=api.token("alice"))
+    assert response.status_code == 422 and response.json()["detail"].startswith(detail), response.text
+
+
+def test_declared_query_parameters_and_other_paths_still_pass(api: Api) -> None:
+    alice = api.token("alice")
+    assert api.client.get(JOBS + "?limit=5&offset=0&status=queued", headers=alice).status_code == 200
+    assert api.client.get("/api/v1/nope?x=1", headers=alice).status_code == 404  # no operation: its 404 first
+    assert api.client.get("/healthz?probe=1").status_code == 200  # outside the API: not checked
+    assert api.client.post(JOBS + "?x=1", json=JOB, headers=alice).status_code == 422  # every method of the API

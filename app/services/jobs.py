@@ -32,6 +32,30 @@ def _request_hash(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def check_data_source(session: Session, *, owner: str, body: dict[str, Any]) -> str | None:
+    """The body's data set id (None: synthetic); exactly one of the two, and the data set must be ready."""
+    dataset_id: str | None = body.get("dataset_id")
+    if bool(dataset_id) == bool(body.get("synthetic")):
+        raise Unprocessable("give exactly one of dataset_id or synthetic: true")
+    if dataset_id:
+        require_ready(session, get_dataset(session, owner=owner, dataset_id=dataset_id, lock="read"))
+    return dataset_id
+
+
+def check_active_limit(session: Session, *, owner: str, max_active_jobs: int) -> None:
+    """429 when the owner already has `max_active_jobs` queued or running jobs."""
+    # Validations are the server's work on a registration, not the owner's jobs: they do not count.
+    active = (
+        session.scalar(select(func.count()).where(Job.owner == owner, Job.status.in_(ACTIVE), Job.type != "validate"))
+        or 0
+    )
+    if active >= max_active_jobs:
+        raise TooManyRequests(
+            f"{active} of your jobs are queued or running (MLTRAIN_MAX_ACTIVE_JOBS_PER_OWNER={max_active_jobs}); "
+            "wait for some to finish or cancel them"
+        )
+
+
 def create_job(
     session: Session,
     *,
@@ -59,11 +83,7 @@ def create_job(
         raise Unprocessable(f"params: {exc}") from None
     if config.epochs > max_epochs:
         raise Unprocessable(f"params: epochs must be at most {max_epochs} on this server (MLTRAIN_MAX_EPOCHS)")
-    dataset_id = body.get("dataset_id")
-    if bool(dataset_id) == bool(body.get("synthetic")):
-        raise Unprocessable("give exactly one of dataset_id or synthetic: true")
-    if dataset_id:
-        require_ready(session, get_dataset(session, owner=owner, dataset_id=dataset_id, lock="read"))
+    dataset_id = check_data_source(session, owner=owner, body=body)
     source_job_id = body.get("source_job_id")
     if body["type"] == "evaluate":
         if not source_job_id:
@@ -73,16 +93,7 @@ def create_job(
             raise Unprocessable(f"source_job_id: job {source_job_id} is not a succeeded train job")
     elif source_job_id:
         raise Unprocessable("source_job_id is only for evaluate jobs")
-    # Validations are the server's work on a registration, not the owner's jobs: they do not count.
-    active = (
-        session.scalar(select(func.count()).where(Job.owner == owner, Job.status.in_(ACTIVE), Job.type != "validate"))
-        or 0
-    )
-    if active >= max_active_jobs:
-        raise TooManyRequests(
-            f"{active} of your jobs are queued or running (MLTRAIN_MAX_ACTIVE_JOBS_PER_OWNER={max_active_jobs}); "
-            "wait for some to finish or cancel them"
-        )
+    check_active_limit(session, owner=owner, max_active_jobs=max_active_jobs)
     fields: dict[str, Any] = {
         "id": uuid.uuid4().hex,
         "owner": owner,
@@ -116,18 +127,24 @@ def mark_enqueued(session: Session, *, job: Job) -> None:
 
 
 def commit_and_send(session: Session, job: Job, enqueue: Enqueue) -> None:
-    """Commit the job's row, then hand its id to the broker and record that it was accepted.
+    """Commit the job's row, then hand its id to the broker and record that it was accepted."""
+    commit_and_send_all(session, [job], enqueue)
 
-    The row is committed first so a worker never receives an id it cannot read; if the broker is down the job
+
+def commit_and_send_all(session: Session, jobs: list[Job], enqueue: Enqueue) -> None:
+    """Commit the jobs' rows, then hand each id to the broker and record which were accepted.
+
+    The rows are committed first so a worker never receives an id it cannot read; if the broker is down a job
     stays queued with enqueued_at null, and a sweeper re-sends it.
     """
     session.commit()
-    try:
-        enqueue(job.id, job.queue)
-    except Exception:
-        log.exception("could not enqueue job %s; it stays queued", job.id)
-        return
-    mark_enqueued(session, job=job)
+    for job in jobs:
+        try:
+            enqueue(job.id, job.queue)
+        except Exception:
+            log.exception("could not enqueue job %s; it stays queued", job.id)
+            continue
+        mark_enqueued(session, job=job)
     session.commit()
 
 

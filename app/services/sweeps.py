@@ -11,9 +11,8 @@ from sqlalchemy.orm import Session
 
 from app import objects, sweepstate
 from app.db import Job, JobMetric, Sweep, SweepTrial
-from app.errors import Conflict, NotFound, TooManyRequests, Unprocessable
-from app.services.datasets import get_dataset, require_ready
-from app.services.jobs import ACTIVE, Enqueue, create_job, mark_enqueued
+from app.errors import Conflict, NotFound, Unprocessable
+from app.services.jobs import check_active_limit, check_data_source, create_job
 from ml.config import TrainConfig
 from ml.errors import ConfigError
 from ml.sweep.search import check_strategy
@@ -52,20 +51,8 @@ def create_sweep(
     epochs = [config.epochs, *(max(p.values) if p.values else p.high for p in parsed if p.name == "epochs")]
     if max(epochs) > max_epochs:
         raise Unprocessable(f"params: epochs must be at most {max_epochs} on this server (MLTRAIN_MAX_EPOCHS)")
-    dataset_id = body.get("dataset_id")
-    if bool(dataset_id) == bool(body.get("synthetic")):
-        raise Unprocessable("give exactly one of dataset_id or synthetic: true")
-    if dataset_id:
-        require_ready(session, get_dataset(session, owner=owner, dataset_id=dataset_id, lock="read"))
-    active = (
-        session.scalar(select(func.count()).where(Job.owner == owner, Job.status.in_(ACTIVE), Job.type != "validate"))
-        or 0
-    )
-    if active >= max_active_jobs:
-        raise TooManyRequests(
-            f"{active} of your jobs are queued or running (MLTRAIN_MAX_ACTIVE_JOBS_PER_OWNER={max_active_jobs}); "
-            "wait for some to finish or cancel them"
-        )
+    dataset_id = check_data_source(session, owner=owner, body=body)
+    check_active_limit(session, owner=owner, max_active_jobs=max_active_jobs)
     sweep = Sweep(
         id=objects.new_id(),
         owner=owner,
@@ -89,19 +76,6 @@ def create_sweep(
     first = 1 if sweep.strategy == "tpe" else sweepstate.batch_count(sweep)
     jobs = [sweepstate.create_batch(session, sweep, index, max_attempts) for index in range(first)]
     return sweep, jobs
-
-
-def commit_and_send_all(session: Session, jobs: list[Job], enqueue: Enqueue) -> None:
-    """Commit, then hand every job to the broker (one that fails stays queued for the sweeper to re-send)."""
-    session.commit()
-    for job in jobs:
-        try:
-            enqueue(job.id, job.queue)
-        except Exception:
-            log.exception("could not enqueue job %s; it stays queued", job.id)
-            continue
-        mark_enqueued(session, job=job)
-    session.commit()
 
 
 def get_sweep(session: Session, *, owner: str, sweep_id: str) -> Sweep:

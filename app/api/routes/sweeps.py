@@ -28,7 +28,7 @@ def submit_sweep(
         max_epochs=settings.max_epochs,
         max_active_jobs=settings.max_active_jobs_per_owner,
     )
-    service.commit_and_send_all(session, jobs, enqueue)
+    jobs_service.commit_and_send_all(session, jobs, enqueue)
     return sweep_public(sweep, service.sweep_detail(session, owner=owner, sweep_id=sweep.id))
 
 

@@ -18,9 +18,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app import objects
+from app.config import Settings
 from app.db import Dataset, Job, utcnow
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
-from app.storage import ObjectStore, is_url
+from app.storage import ObjectStore, is_url, store_for
 from app.storage_sync import push
 from ml.data import Located, locate_dataset
 from ml.data.registry import get_format
@@ -126,14 +127,12 @@ def register_dataset(
     name: str,
     path: str,
     fmt: str | None,
-    roots: list[Path],
-    max_attempts: int = 3,
-    url_roots: list[str] | None = None,
+    settings: Settings,
 ) -> tuple[Dataset, Job]:
-    """Record the folder (its layout located, given or detected) or `s3://` prefix (format given, under one of
-    `url_roots`) as validating, with its validate job."""
-    url = check_url_root(path, url_roots or []) if is_url(path) else None
-    located = _url_layout(fmt) if url else _locate(resolve_under_roots(path, roots), fmt)
+    """Record the folder (its layout located, given or detected, under the registration roots) or `s3://` prefix
+    (format given, under MLTRAIN_DATASET_URL_ROOTS) as validating, with its validate job."""
+    url = check_url_root(path, settings.dataset_url_roots or []) if is_url(path) else None
+    located = _url_layout(fmt) if url else _locate(resolve_under_roots(path, settings.registration_roots()), fmt)
     return _record(
         session,
         dataset_id=objects.new_id(),
@@ -141,7 +140,7 @@ def register_dataset(
         name=name,
         located=located,
         source="folder",
-        max_attempts=max_attempts,
+        max_attempts=settings.max_attempts,
         path=url,
     )
 
@@ -153,24 +152,26 @@ def register_upload(
     name: str,
     fmt: str | None,
     archive: Path,
-    upload_root: Path,
-    store: ObjectStore,
-    filename: str | None = None,
-    max_attempts: int = 3,
-    max_members: int = 20_000,
-    max_bytes: int = 16 * 1024**3,
+    filename: str | None,
+    settings: Settings,
 ) -> tuple[Dataset, Job]:
-    """Unpack an uploaded archive to `upload_root/<id>` and record it as validating; the archive is always removed.
+    """Unpack an uploaded archive to `MLTRAIN_UPLOAD_ROOT/<id>` (within the archive limits) and record it as
+    validating; the archive is always removed.
 
     With a remote store the unpacked folder is then uploaded to `datasets/<id>/`, the local copy removed, and the
     row's path is the folder's `s3://` URL: workers on any machine sync it into their own cache."""
     from ml.data.prepare import prepare_archive
 
+    store, max_attempts = store_for(settings), settings.max_attempts
     dataset_id = objects.new_id()
-    destination = upload_root / objects.check_id(dataset_id)
+    destination = settings.upload_root / objects.check_id(dataset_id)
     try:
         prepare_archive(
-            archive, destination, shown_name=filename or name, max_files=max_members, max_total_bytes=max_bytes
+            archive,
+            destination,
+            shown_name=filename or name,
+            max_files=settings.max_archive_members,
+            max_total_bytes=settings.max_archive_bytes,
         )
     except DataError as exc:
         raise Unprocessable(str(exc)) from None

@@ -60,9 +60,7 @@ def register_dataset(
         name=body.name,
         path=body.path,
         fmt=body.format,
-        roots=settings.registration_roots(),
-        max_attempts=settings.max_attempts,
-        url_roots=settings.dataset_url_roots,
+        settings=settings,
     )
     jobs_service.commit_and_send(session, job, enqueue)
     return _public(session, dataset)
@@ -93,12 +91,8 @@ async def upload_dataset(
         name=name,
         fmt=fmt,
         archive=upload.path,
-        upload_root=settings.upload_root,
-        store=store_for(settings),
         filename=upload.filename,
-        max_attempts=settings.max_attempts,
-        max_members=settings.max_archive_members,
-        max_bytes=settings.max_archive_bytes,
+        settings=settings,
     )
     await run_in_threadpool(jobs_service.commit_and_send, session, job, enqueue)
     return _public(session, dataset)

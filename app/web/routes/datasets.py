@@ -102,9 +102,7 @@ async def register(
                 name=name,
                 path=path,
                 fmt=fmt,
-                roots=settings.registration_roots(),
-                max_attempts=settings.max_attempts,
-                url_roots=settings.dataset_url_roots,
+                settings=settings,
             )
             return _registered(db, result, enqueue)
 
@@ -131,12 +129,8 @@ async def upload(request: Request, session: SessionNeeded, enqueue: EnqueueNeede
                 name=name,
                 fmt=fmt,
                 archive=received.path,
-                upload_root=settings.upload_root,
-                store=store_for(settings),
                 filename=received.filename,
-                max_attempts=settings.max_attempts,
-                max_members=settings.max_archive_members,
-                max_bytes=settings.max_archive_bytes,
+                settings=settings,
             )
             return _registered(db, result, enqueue)
 

@@ -68,31 +68,30 @@ def _blank(value: str | None) -> str | None:
     return value or None
 
 
-@router.get("/")
-def jobs_page(
+def _filters(
     request: Request,
     session: SessionNeeded,
     status: Annotated[str | None, Query(max_length=20)] = None,
     type_: Annotated[str | None, Query(alias="type", max_length=20)] = None,
     model: Model = None,
     offset: Offset = 0,
-) -> HTMLResponse:
+) -> dict[str, Any]:
+    """The jobs list's context for the filters of the query, as GET /api/v1/jobs takes them."""
+    return _jobs_context(settings_of(request), session.owner, _status(status), _type(type_), _blank(model), offset)
+
+
+JobsContext = Annotated[dict[str, Any], Depends(_filters)]
+
+
+@router.get("/")
+def jobs_page(request: Request, session: SessionNeeded, context: JobsContext) -> HTMLResponse:
     """Your jobs, newest first, filtered like GET /api/v1/jobs; the table refreshes itself while jobs run."""
-    context = _jobs_context(settings_of(request), session.owner, _status(status), _type(type_), _blank(model), offset)
     return render(request, "jobs.html", context, session=session)
 
 
 @router.get("/jobs/table")
-def jobs_table(
-    request: Request,
-    session: SessionNeeded,
-    status: Annotated[str | None, Query(max_length=20)] = None,
-    type_: Annotated[str | None, Query(alias="type", max_length=20)] = None,
-    model: Model = None,
-    offset: Offset = 0,
-) -> HTMLResponse:
+def jobs_table(request: Request, session: SessionNeeded, context: JobsContext) -> HTMLResponse:
     """The jobs table alone (htmx polls it while a job is queued or running)."""
-    context = _jobs_context(settings_of(request), session.owner, _status(status), _type(type_), _blank(model), offset)
     return render(request, "_jobs_table.html", context, session=session)
 
 
